@@ -11,7 +11,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 TPL="$HERE/services"
-STATE="${AIRLOCK_SERVICES_DIR:-/tmp/airlock-services}"
+STATE="$(realpath -m "${AIRLOCK_SERVICES_DIR:-/tmp/airlock-services}")"
 CLAMD_PORT="${AIRLOCK_CLAMD_PORT:-3310}"
 RGW_PORT="${AIRLOCK_RGW_PORT:-7480}"
 MON_PORT="${AIRLOCK_CEPH_MON_PORT:-6789}"
@@ -48,13 +48,15 @@ show_log() {
 
 # pid_alive PIDFILE COMM: true when PIDFILE names a live process whose command is COMM.
 pid_alive() {
-  local pid comm
+  local pid comm stat
   [[ -f $1 ]] || return 1
   read -r pid <"$1" 2>/dev/null || return 1
   [[ $pid =~ ^[0-9]+$ ]] || return 1
-  [[ -r /proc/$pid/comm ]] || return 1
-  read -r comm <"/proc/$pid/comm" || return 1
-  [[ $comm == "$2" ]]
+  read -r comm <"/proc/$pid/comm" 2>/dev/null || return 1
+  [[ $comm == "$2" ]] || return 1
+  read -r stat <"/proc/$pid/stat" 2>/dev/null || return 1
+  stat="${stat##*) }"
+  [[ ${stat:0:1} != [ZX] ]] # not a zombie / dead
 }
 pid_of() { local pid; read -r pid <"$1" 2>/dev/null && echo "$pid"; }
 
@@ -300,7 +302,8 @@ new_ceph_cluster() {
   FSID="$(cat /proc/sys/kernel/random/uuid)"
   render "$TPL/ceph.conf.in" "$CEPH_CONF" || true
 
-  monmaptool --create --add a "127.0.0.1:$MON_PORT" --fsid "$FSID" "$CEPH_DIR/monmap" \
+  # --addv with an explicit v1 address: plain --add picks msgr v2 for any port other than 6789.
+  monmaptool --create --addv a "[v1:127.0.0.1:$MON_PORT]" --fsid "$FSID" "$CEPH_DIR/monmap" \
     >>"$CEPH_DIR/log/monmaptool.stdout" 2>&1 || ceph_fail "monmaptool failed"
   ceph_daemon mon-mkfs ceph-mon -c "$CEPH_CONF" --mkfs -i a --monmap "$CEPH_DIR/monmap"
   ceph_daemon mon ceph-mon -c "$CEPH_CONF" -i a

@@ -66,7 +66,9 @@ export async function expectedShape(schemaText?: string): Promise<SchemaShape> {
     for (const field of model.fields) {
       if (field.kind === "object") {
         if (field.relationFromFields?.length) {
-          shape.foreignKeys.add(`${model.name}(${field.relationFromFields.join(",")}) -> ${field.type}(${(field.relationToFields ?? []).join(",")})`);
+          shape.foreignKeys.add(
+            `${model.name}(${field.relationFromFields.join(",")}) -> ${field.type}(${(field.relationToFields ?? []).join(",")})`,
+          );
         }
         continue;
       }
@@ -85,7 +87,13 @@ export async function expectedShape(schemaText?: string): Promise<SchemaShape> {
 
 export async function actualShape(client: pg.Client | pg.Pool): Promise<SchemaShape> {
   const shape: SchemaShape = { columns: new Set(), enums: new Set(), indexes: new Set(), foreignKeys: new Set() };
-  const columns = await client.query<{ table_name: string; column_name: string; udt_name: string; is_nullable: string; data_type: string }>(`
+  const columns = await client.query<{
+    table_name: string;
+    column_name: string;
+    udt_name: string;
+    is_nullable: string;
+    data_type: string;
+  }>(`
     SELECT table_name, column_name, udt_name, is_nullable, data_type FROM information_schema.columns
     WHERE table_schema = 'public' AND table_name <> '_prisma_migrations'`);
   for (const c of columns.rows) {

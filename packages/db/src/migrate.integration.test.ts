@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, writeFile, cp } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -41,7 +41,10 @@ describe("[DB][MIGRATE]", () => {
     expect(rows.map((r) => r.migration_name)).toEqual(all.map((m) => m.name));
     expect(rows.map((r) => r.checksum)).toEqual(all.map((m) => m.checksum));
     expect(rows.every((r) => r.finished_at instanceof Date && r.applied_steps_count === 1)).toBe(true);
-    const tables = await query<{ table_name: string }>(db.url, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`);
+    const tables = await query<{ table_name: string }>(
+      db.url,
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`,
+    );
     expect(tables.map((t) => t.table_name)).toEqual(expect.arrayContaining(["User", "ApiKey", "Asset", "UploadEvent", "WebhookDelivery"]));
   });
 

@@ -16,8 +16,8 @@ import pg from "pg";
  */
 export const defaultMigrationsDir = fileURLToPath(new URL("../prisma/migrations", import.meta.url));
 
-/** Arbitrary constant shared by every runner: "airlock" in ASCII. */
-const ADVISORY_LOCK_KEY = 0x6169726c6f636b;
+/** Arbitrary constant shared by every runner: "arlk" in ASCII. */
+const ADVISORY_LOCK_KEY = 0x61726c6b;
 
 export interface MigrationFile {
   name: string;
@@ -68,7 +68,10 @@ export async function ensureDatabase(connectionString: string): Promise<boolean>
   }
 }
 
-export async function migrate(connectionString: string, options: { dir?: string; log?: (line: string) => void } = {}): Promise<MigrateResult> {
+export async function migrate(
+  connectionString: string,
+  options: { dir?: string; log?: (line: string) => void } = {},
+): Promise<MigrateResult> {
   const log = options.log ?? (() => {});
   const migrations = await readMigrations(options.dir);
   const client = new pg.Client({ connectionString });

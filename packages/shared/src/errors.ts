@@ -47,7 +47,11 @@ export class AppError extends Error {
   readonly userMessage: string;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: AppErrorCode, message: string, options: { userMessage?: string; details?: Record<string, unknown>; cause?: unknown } = {}) {
+  constructor(
+    code: AppErrorCode,
+    message: string,
+    options: { userMessage?: string; details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = "AppError";
     this.code = code;

@@ -1,0 +1,35 @@
+import type { Server } from "node:http";
+import { getDb } from "@airlock/db";
+import { getEnv } from "@airlock/shared/env";
+import { createLogger } from "@airlock/shared/logger";
+import { createRedis } from "@airlock/shared/redis";
+import { serve } from "@hono/node-server";
+import { createApp } from "./app.ts";
+
+const env = getEnv();
+const log = createLogger({ name: "api", level: env.LOG_LEVEL });
+const db = getDb();
+// The API fails fast while Redis is down (clear 503s) instead of queueing commands forever.
+const redis = createRedis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
+redis.on("error", (err) => log.warn({ err: err.message }, "redis error"));
+
+const app = createApp({ env, db, redis, log });
+const server = serve({ fetch: app.fetch, hostname: env.HOST, port: env.PORT }, (info) => {
+  log.info({ host: info.address, port: info.port }, `Airlock API listening on ${env.PUBLIC_URL}`);
+}) as Server;
+server.requestTimeout = 0; // uploads through /storage can take long; the socket timeouts below guard stalls
+server.headersTimeout = 30_000;
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, "shutting down");
+  const timer = setTimeout(() => process.exit(1), 15_000);
+  timer.unref();
+  server.close();
+  await Promise.allSettled([db.$disconnect(), redis.quit()]);
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));
