@@ -11,9 +11,9 @@ import { authenticateApiKey, bearerToken } from "./services/api-keys.ts";
  */
 export function toTRPCError(error: unknown): TRPCError {
   if (error instanceof TRPCError) {
-    if (error.cause instanceof AppError) return error;
+    // tRPC wraps anything a procedure throws in an INTERNAL_SERVER_ERROR; unwrap and map the cause.
     const cause = error.cause;
-    if (cause && !(cause instanceof ZodError) && error.code === "INTERNAL_SERVER_ERROR") return toTRPCError(cause);
+    if (error.code === "INTERNAL_SERVER_ERROR" && cause && !(cause instanceof TRPCError)) return toTRPCError(cause);
     return error;
   }
   if (error instanceof AppError) return new TRPCError({ code: error.trpcCode, message: error.userMessage, cause: error });

@@ -1,0 +1,2 @@
+import type { AppRouter } from "@airlock/api/router";
+export type X = AppRouter;

@@ -1,0 +1,68 @@
+import { randomUUID } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { getDb } from "@airlock/db";
+import { getEnv, parseEnv } from "@airlock/shared/env";
+import { createLogger } from "@airlock/shared/logger";
+import { createRedis } from "@airlock/shared/redis";
+import { serve } from "@hono/node-server";
+import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
+import { createApp } from "./app.ts";
+import type { AppRouter } from "./root.ts";
+import { createApiKey } from "./services/api-keys.ts";
+import { createUser } from "./services/users.ts";
+
+/**
+ * A real API server on a random port, against this test run's database and Redis prefix, plus the
+ * typed client an integrator would use. For integration tests only.
+ */
+export async function startTestServer(overrides: Record<string, string> = {}) {
+  const base = getEnv();
+  const server = serve({ fetch: () => new Response(null), port: 0, hostname: "127.0.0.1" });
+  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  const env = parseEnv({ ...process.env, PUBLIC_URL: url, ...overrides });
+  const db = getDb();
+  const redis = createRedis(base.REDIS_URL, { maxRetriesPerRequest: 2 });
+  const log = createLogger({ name: "api-test", level: env.LOG_LEVEL });
+  const app = createApp({ env, db, redis, log });
+  server.removeAllListeners("request");
+  server.on("request", (await import("@hono/node-server")).getRequestListener(app.fetch));
+
+  return {
+    url,
+    env,
+    db,
+    app,
+    client(key?: string) {
+      return createTRPCClient<AppRouter>({
+        links: [httpBatchLink({ url: `${url}/trpc`, headers: () => (key ? { authorization: `Bearer ${key}` } : {}) })],
+      });
+    },
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      redis.disconnect();
+    },
+  };
+}
+
+export type TestServer = Awaited<ReturnType<typeof startTestServer>>;
+
+/** A user with a fresh key; emails are unique per call so tests never collide. */
+export async function seedUser(role: "USER" | "ADMIN" = "USER") {
+  const db = getDb();
+  const user = await createUser(db, { email: `${role.toLowerCase()}-${randomUUID()}@test.local`, role });
+  const { key, id: keyId } = await createApiKey(db, user.id, "test");
+  return { user, key, keyId };
+}
+
+/** The tRPC error a call failed with, for asserting on codes. */
+export async function trpcError(promise: Promise<unknown>): Promise<TRPCClientError<AppRouter>> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof TRPCClientError) return error as TRPCClientError<AppRouter>;
+    throw error;
+  }
+  throw new Error("expected the call to fail");
+}

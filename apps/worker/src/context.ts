@@ -1,0 +1,14 @@
+import type { PrismaClient } from "@airlock/db";
+import type { Env } from "@airlock/shared/env";
+import type { Logger } from "@airlock/shared/logger";
+import type { Queues } from "@airlock/shared/queue-client";
+import type { Redis } from "ioredis";
+
+/** What every processor may use; built once per worker process. */
+export interface WorkerContext {
+  env: Env;
+  db: PrismaClient;
+  redis: Redis;
+  queues: Queues;
+  log: Logger;
+}

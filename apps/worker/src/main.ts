@@ -1,0 +1,39 @@
+import { getDb } from "@airlock/db";
+import { getEnv } from "@airlock/shared/env";
+import { createLogger } from "@airlock/shared/logger";
+import { closeQueues, createQueues } from "@airlock/shared/queue-client";
+import { createRedis } from "@airlock/shared/redis";
+import { registry } from "./registry.ts";
+import { startWorkers } from "./runtime.ts";
+
+const env = getEnv();
+const log = createLogger({ name: "worker", level: env.LOG_LEVEL });
+const db = getDb();
+// BullMQ workers block on Redis and need maxRetriesPerRequest: null (they reconnect by themselves).
+const redis = createRedis(env.REDIS_URL);
+redis.on("error", (err) => log.warn({ err: err.message }, "redis error"));
+const queues = createQueues(redis, env.REDIS_PREFIX);
+const runtime = startWorkers({ env, db, redis, queues, log }, registry);
+await Promise.all(runtime.workers.map((w) => w.waitUntilReady()));
+log.info({ queues: runtime.workers.map((w) => w.name) }, "worker ready");
+
+/** Grace period for active jobs on SIGTERM; past it the process exits and BullMQ's stalled-job check retries them. */
+const SHUTDOWN_GRACE_MS = 30_000;
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, "shutting down: finishing active jobs");
+  const timer = setTimeout(() => {
+    log.warn("active jobs did not finish in time; exiting, they will be retried");
+    process.exit(1);
+  }, SHUTDOWN_GRACE_MS);
+  timer.unref();
+  await runtime.close();
+  await closeQueues(queues);
+  await Promise.allSettled([db.$disconnect(), redis.quit()]);
+  log.info("stopped");
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -1,0 +1,34 @@
+import type { ParsedJobOf, QueueName } from "@airlock/shared/queues";
+import type { Job } from "bullmq";
+import type { WorkerContext } from "./context.ts";
+
+/** What a handler reports; follow-up jobs are queued by the handler itself, in one place per queue. */
+export type JobOutcome = "success" | "skipped" | "rescheduled";
+
+export type Processor<Q extends QueueName> = (job: Job<ParsedJobOf<Q>>, ctx: WorkerContext) => Promise<JobOutcome>;
+
+export interface Registration<Q extends QueueName> {
+  process: Processor<Q>;
+  /** Jobs of this queue run at once in this process. */
+  concurrency: (ctx: WorkerContext) => number;
+}
+
+/** A queue whose processor has not landed yet: no Worker is started for it, and start-up says so. */
+export interface Planned {
+  planned: string;
+}
+
+/**
+ * Every queue must appear here — a queue without an entry fails type-checking, not production.
+ */
+export type Registry = { [Q in QueueName]: Registration<Q> | Planned };
+
+export const registry = {
+  "asset-virus-scan": { planned: "the scanning issue" },
+  "upload-cleanup": { planned: "the cleanup issue" },
+  "asset-thumbnail": { planned: "the scanning issue" },
+  notifications: { planned: "the notifications issue" },
+  "webhook-delivery": { planned: "the notifications issue" },
+  "alerts-evaluate": { planned: "the monitoring issue" },
+  "upload-reconcile": { planned: "the scanning issue" },
+} satisfies Registry;

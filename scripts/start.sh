@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `npm start`: everything a fresh machine needs to run Airlock on the embedded defaults — install,
+# database + migrations, the first admin (its key printed once), the admin SPA build, then the API
+# (which serves the SPA on the same port) and the worker, until Ctrl-C.
+#   npm start            production-like build of the SPA, served by the API at http://localhost:3000
+#   npm run dev          the same with the API/worker in watch mode and Vite's dev server for the SPA
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dev=false
+[ "${1:-}" = "--dev" ] && dev=true
+
+bash scripts/setup.sh
+npm run -s db:migrate
+npm run -s airlock -- bootstrap
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup INT TERM EXIT
+
+if $dev; then
+  npm run -s dev -w @airlock/api & pids+=($!)
+  npm run -s dev -w @airlock/worker & pids+=($!)
+  CORS_ORIGINS="${CORS_ORIGINS:-http://localhost:5173}" npm run -s dev -w @airlock/admin & pids+=($!)
+else
+  npm run -s build -w @airlock/admin
+  npm run -s start -w @airlock/api & pids+=($!)
+  npm run -s start -w @airlock/worker & pids+=($!)
+fi
+# Stop everything as soon as one process exits, so a crash is never half-hidden.
+wait -n
