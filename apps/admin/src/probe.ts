@@ -1,2 +1,0 @@
-import type { AppRouter } from "@airlock/api/router";
-export type X = AppRouter;
