@@ -1,6 +1,9 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { localSigningSecret } from "@airlock/shared/storage";
+import { LocalStorageDriver } from "@airlock/shared/storage/local";
+import { createLocalStorageHandler } from "@airlock/shared/storage/local-server";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { Hono } from "hono";
@@ -82,6 +85,13 @@ export function createApp(deps: AppDeps) {
   app.use("/api/*", limit);
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+
+  // The local driver's signed calls; the signature is the authorization (no API key: browsers send
+  // the bytes straight here just as they would to S3). Body limits are the signed per-call maximums.
+  if (deps.storage instanceof LocalStorageDriver) {
+    const handler = createLocalStorageHandler(deps.storage, { secret: localSigningSecret(env), log });
+    app.all("/storage/*", (c) => handler(c.req.raw));
+  }
 
   app.all("/trpc/*", (c) =>
     fetchRequestHandler({

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
-import { disconnectDb, getDb } from "@airlock/db";
+import { ensureDatabase, migrate } from "@airlock/db/migrate";
+import { disconnectDb, getDb } from "@airlock/shared/db";
 import { getEnv } from "@airlock/shared/env";
 import { createApiKey, revokeApiKey } from "./services/api-keys.ts";
 import { bootstrapAdmin, createUser } from "./services/users.ts";
@@ -13,7 +14,8 @@ const usage = `usage: npm run airlock -- <command>
   keys:create  --email <email> [--name <label>]             print a new API key for that user
   keys:revoke  (--id <key id> | --prefix <ak_xxxxxxxx>)     revoke a key
   keys:list    --email <email>                              list a user's keys (never the keys themselves)
-  bootstrap                                                 create the first admin (ADMIN_EMAIL) if none exists`;
+  bootstrap                                                 create the first admin (ADMIN_EMAIL) if none exists
+  migrate                                                   create the database if missing and apply migrations`;
 
 const [command, ...rest] = process.argv.slice(2);
 const { values } = parseArgs({
@@ -68,6 +70,12 @@ try {
           `${k.id}  ${k.prefix}…  ${k.name ?? ""}  ${k.revokedAt ? "revoked" : "active"}  last used ${k.lastUsedAt?.toISOString() ?? "never"}\n`,
         );
       }
+      break;
+    }
+    case "migrate": {
+      if (await ensureDatabase(env.DATABASE_URL)) process.stderr.write("created the database\n");
+      const result = await migrate(env.DATABASE_URL, { log: (line) => process.stderr.write(`${line}\n`) });
+      process.stderr.write(`migrations: ${result.applied.length} applied, ${result.alreadyApplied.length} already applied\n`);
       break;
     }
     case "bootstrap": {

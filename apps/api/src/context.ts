@@ -1,6 +1,8 @@
 import type { PrismaClient } from "@airlock/db";
 import type { Env } from "@airlock/shared/env";
 import type { Logger } from "@airlock/shared/logger";
+import type { Queues } from "@airlock/shared/queue-client";
+import type { StorageDriver } from "@airlock/shared/storage";
 import type { Redis } from "ioredis";
 import type { AuthenticatedUser } from "./services/api-keys.ts";
 
@@ -10,6 +12,8 @@ export interface AppDeps {
   db: PrismaClient;
   redis: Redis;
   log: Logger;
+  storage: StorageDriver;
+  queues: Queues;
 }
 
 /** Per-request context of tRPC procedures and REST handlers. */

@@ -1,8 +1,10 @@
 import type { Server } from "node:http";
-import { getDb } from "@airlock/db";
+import { getDb } from "@airlock/shared/db";
 import { getEnv } from "@airlock/shared/env";
 import { createLogger } from "@airlock/shared/logger";
+import { closeQueues, createQueues } from "@airlock/shared/queue-client";
 import { createRedis } from "@airlock/shared/redis";
+import { createStorage, S3StorageDriver } from "@airlock/shared/storage";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.ts";
 
@@ -13,7 +15,10 @@ const db = getDb();
 const redis = createRedis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
 redis.on("error", (err) => log.warn({ err: err.message }, "redis error"));
 
-const app = createApp({ env, db, redis, log });
+const storage = createStorage(env);
+if (storage instanceof S3StorageDriver) await storage.ensureBucket([new URL(env.PUBLIC_URL).origin, ...env.CORS_ORIGINS]);
+const queues = createQueues(redis, env.REDIS_PREFIX);
+const app = createApp({ env, db, redis, log, storage, queues });
 const server = serve({ fetch: app.fetch, hostname: env.HOST, port: env.PORT }, (info) => {
   log.info({ host: info.address, port: info.port }, `Airlock API listening on ${env.PUBLIC_URL}`);
 }) as Server;
@@ -28,6 +33,7 @@ async function shutdown(signal: string) {
   const timer = setTimeout(() => process.exit(1), 15_000);
   timer.unref();
   server.close();
+  await closeQueues(queues).catch(() => {});
   await Promise.allSettled([db.$disconnect(), redis.quit()]);
   process.exit(0);
 }

@@ -1,11 +1,13 @@
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import { accountRouter } from "./routers/account.ts";
 import { adminRouter } from "./routers/admin.ts";
+import { uploadRouter } from "./routers/upload.ts";
 import { createTRPCRouter } from "./trpc.ts";
 
 export const appRouter = createTRPCRouter({
   account: accountRouter,
   admin: adminRouter,
+  upload: uploadRouter,
 });
 
 export type AppRouter = typeof appRouter;

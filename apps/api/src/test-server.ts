@@ -1,9 +1,12 @@
 import { randomUUID } from "node:crypto";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { getDb } from "@airlock/db";
+import { getDb } from "@airlock/shared/db";
 import { getEnv, parseEnv } from "@airlock/shared/env";
 import { createLogger } from "@airlock/shared/logger";
+import { closeQueues, createQueues } from "@airlock/shared/queue-client";
 import { createRedis } from "@airlock/shared/redis";
+import { createStorage, S3StorageDriver } from "@airlock/shared/storage";
 import { serve } from "@hono/node-server";
 import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
 import { createApp } from "./app.ts";
@@ -17,7 +20,7 @@ import { createUser } from "./services/users.ts";
  */
 export async function startTestServer(overrides: Record<string, string> = {}) {
   const base = getEnv();
-  const server = serve({ fetch: () => new Response(null), port: 0, hostname: "127.0.0.1" });
+  const server = serve({ fetch: () => new Response(null), port: 0, hostname: "127.0.0.1" }) as Server;
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
@@ -25,7 +28,10 @@ export async function startTestServer(overrides: Record<string, string> = {}) {
   const db = getDb();
   const redis = createRedis(base.REDIS_URL, { maxRetriesPerRequest: 2 });
   const log = createLogger({ name: "api-test", level: env.LOG_LEVEL });
-  const app = createApp({ env, db, redis, log });
+  const storage = createStorage(env);
+  if (storage instanceof S3StorageDriver) await storage.ensureBucket([url]);
+  const queues = createQueues(redis, env.REDIS_PREFIX);
+  const app = createApp({ env, db, redis, log, storage, queues });
   server.removeAllListeners("request");
   server.on("request", (await import("@hono/node-server")).getRequestListener(app.fetch));
 
@@ -34,13 +40,17 @@ export async function startTestServer(overrides: Record<string, string> = {}) {
     env,
     db,
     app,
+    storage,
+    queues,
     client(key?: string) {
       return createTRPCClient<AppRouter>({
         links: [httpBatchLink({ url: `${url}/trpc`, headers: () => (key ? { authorization: `Bearer ${key}` } : {}) })],
       });
     },
     async close() {
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeQueues(queues);
       redis.disconnect();
     },
   };

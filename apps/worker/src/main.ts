@@ -1,4 +1,4 @@
-import { getDb } from "@airlock/db";
+import { getDb } from "@airlock/shared/db";
 import { getEnv } from "@airlock/shared/env";
 import { createLogger } from "@airlock/shared/logger";
 import { closeQueues, createQueues } from "@airlock/shared/queue-client";

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { getDb } from "@airlock/db";
+import { getDb } from "@airlock/shared/db";
 import { getEnv } from "@airlock/shared/env";
 import { createLogger } from "@airlock/shared/logger";
 import { closeQueues, createQueues } from "@airlock/shared/queue-client";

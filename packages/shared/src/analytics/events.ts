@@ -1,0 +1,38 @@
+import type { PrismaClient, UploadEventType } from "@airlock/db";
+
+export interface UploadEventInput {
+  type: UploadEventType;
+  assetId: string;
+  userId: string;
+  mime?: string | null;
+  size?: number | bigint | null;
+  durationMs?: number | null;
+  engine?: string | null;
+  reason?: string | null;
+  at?: Date;
+}
+
+/**
+ * Writes the durable event row. At-least-once producers may call this twice for one transition
+ * (a retried job, a repeated request): the (assetId, type) unique index makes the second a no-op.
+ * Returns whether this call recorded the event.
+ */
+export async function recordUploadEvent(db: PrismaClient, event: UploadEventInput): Promise<boolean> {
+  const result = await db.uploadEvent.createMany({
+    data: [
+      {
+        type: event.type,
+        assetId: event.assetId,
+        userId: event.userId,
+        mime: event.mime ?? null,
+        size: event.size == null ? null : BigInt(event.size),
+        durationMs: event.durationMs ?? null,
+        engine: event.engine ?? null,
+        reason: event.reason ?? null,
+        at: event.at ?? new Date(),
+      },
+    ],
+    skipDuplicates: true,
+  });
+  return result.count === 1;
+}

@@ -1,0 +1,245 @@
+import { createHash } from "node:crypto";
+import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LocalStorageDriver, LocalStorageError, MIN_PART_BYTES, normalizeEtag } from "./local.ts";
+import { verifyLocalRequest } from "./local-signing.ts";
+
+const secret = "x".repeat(40);
+let dataDir: string;
+let driver: LocalStorageDriver;
+
+beforeEach(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), "airlock-local-"));
+  driver = new LocalStorageDriver({ dataDir, publicUrl: "http://localhost:3000/", secret });
+});
+
+afterEach(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+describe("LocalStorageDriver", () => {
+  it("writes, heads, reads, reads ranges and deletes objects", async () => {
+    const key = "thumbnails/u/a/thumb.webp";
+    await driver.write(key, Buffer.from("hello world"), "image/webp");
+    expect(await driver.head(key)).toMatchObject({ size: 11 });
+    expect((await readAll(await driver.read(key))).toString()).toBe("hello world");
+    expect((await driver.readRange(key, 0, 4)).toString()).toBe("hello");
+    expect((await driver.readRange(key, 6, 1000)).toString()).toBe("world");
+    expect((await driver.readRange(key, 50, 60)).length).toBe(0);
+
+    await driver.delete(key);
+    expect(await driver.head(key)).toBeNull();
+    await driver.delete(key); // idempotent
+    // Now-empty parents are gone, the objects root stays.
+    expect(await readdir(join(dataDir, "objects"))).toEqual([]);
+  });
+
+  it("writes from a stream and leaves no temp file", async () => {
+    await driver.write("uploads/u/a/s.bin", Readable.from([Buffer.alloc(1000, 1), Buffer.alloc(24, 2)]), "application/octet-stream");
+    expect(await driver.head("uploads/u/a/s.bin")).toMatchObject({ size: 1024 });
+    expect(await readdir(join(dataDir, "tmp"))).toEqual([]);
+  });
+
+  it("read of a missing object fails with NoSuchKey", async () => {
+    await expect(driver.read("uploads/u/a/missing")).rejects.toMatchObject({ code: "NoSuchKey" });
+    await expect(driver.readRange("uploads/u/a/missing", 0, 1)).rejects.toBeInstanceOf(LocalStorageError);
+  });
+
+  it("delete keeps parents that still hold other objects", async () => {
+    await driver.write("uploads/u/a/1", Buffer.from("1"), "text/plain");
+    await driver.write("uploads/u/b/2", Buffer.from("2"), "text/plain");
+    await driver.delete("uploads/u/a/1");
+    expect(await readdir(join(dataDir, "objects", "uploads", "u"))).toEqual(["b"]);
+  });
+
+  it("moves an object (quarantine) and verifies it", async () => {
+    await driver.write("uploads/u/a/x.pdf", Buffer.from("%PDF-1.7"), "application/pdf");
+    await driver.move("uploads/u/a/x.pdf", "quarantine/u/a/x.pdf");
+    expect(await driver.head("uploads/u/a/x.pdf")).toBeNull();
+    expect(await driver.head("quarantine/u/a/x.pdf")).toMatchObject({ size: 8 });
+    await expect(driver.move("uploads/u/a/x.pdf", "quarantine/u/a/y")).rejects.toMatchObject({ code: "NoSuchKey" });
+    expect(await readdir(join(dataDir, "objects"))).toEqual(["quarantine"]);
+  });
+
+  it.each(["uploads/../../etc/passwd", "uploads/a/../b", "/etc/passwd", "uploads//x", "uploads/a\\..\\b", "uploads/a\0"])(
+    "refuses the key %j before touching the disk",
+    async (key) => {
+      await expect(driver.head(key)).rejects.toMatchObject({ code: "InvalidKey" });
+      await expect(driver.write(key, Buffer.from("x"), "text/plain")).rejects.toMatchObject({ code: "InvalidKey" });
+      await expect(driver.delete(key)).rejects.toMatchObject({ code: "InvalidKey" });
+    },
+  );
+
+  describe("list", () => {
+    const keys = ["uploads/a/1", "uploads/a/2", "uploads/a-b/1", "uploads/ab", "uploads/b/c/d", "quarantine/a/1", "uploads/a/10"];
+
+    beforeEach(async () => {
+      for (const key of keys) await driver.write(key, Buffer.from(key), "text/plain");
+    });
+
+    it("lists keys under a prefix in sorted order with sizes", async () => {
+      const { items, cursor } = await driver.list("uploads/");
+      expect(items.map((i) => i.key)).toEqual(keys.filter((k) => k.startsWith("uploads/")).sort());
+      expect(items[0]).toMatchObject({ key: "uploads/a-b/1", size: "uploads/a-b/1".length });
+      expect(items[0]!.lastModified).toBeInstanceOf(Date);
+      expect(cursor).toBeUndefined();
+    });
+
+    it("matches a partial last segment", async () => {
+      expect((await driver.list("uploads/a")).items.map((i) => i.key)).toEqual([
+        "uploads/a-b/1",
+        "uploads/a/1",
+        "uploads/a/10",
+        "uploads/a/2",
+        "uploads/ab",
+      ]);
+      expect((await driver.list("uploads/a/1")).items.map((i) => i.key)).toEqual(["uploads/a/1", "uploads/a/10"]);
+      expect((await driver.list("nothing/")).items).toEqual([]);
+    });
+
+    it("pages with a cursor equal to the last key", async () => {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await driver.list("", { limit: 2, ...(cursor ? { cursor } : {}) });
+        expect(page.items.length).toBeLessThanOrEqual(2);
+        seen.push(...page.items.map((i) => i.key));
+        if (page.cursor) expect(page.cursor).toBe(page.items.at(-1)!.key);
+        cursor = page.cursor;
+      } while (cursor);
+      expect(seen).toEqual([...keys].sort());
+    });
+
+    it("refuses a traversing prefix", async () => {
+      await expect(driver.list("uploads/../../")).rejects.toThrow();
+    });
+  });
+
+  describe("multipart", () => {
+    const key = "uploads/u/a/big.bin";
+
+    async function uploadPart(uploadId: string, partNumber: number, bytes: Buffer) {
+      return driver.uploadPartStream(key, uploadId, partNumber, Readable.from([bytes]), bytes.length);
+    }
+
+    it("creates, lists, completes with S3's multipart ETag", async () => {
+      const uploadId = await driver.createMultipart(key, "application/octet-stream");
+      expect(uploadId).toMatch(/^[0-9a-f]{32}$/);
+      const one = Buffer.alloc(MIN_PART_BYTES, 1);
+      const two = Buffer.from("tail");
+      const p2 = await uploadPart(uploadId, 2, two);
+      const p1 = await uploadPart(uploadId, 1, one);
+      const parts = await driver.listParts(key, uploadId);
+      expect(parts.map(({ partNumber, etag, size }) => ({ partNumber, etag, size }))).toEqual([
+        { partNumber: 1, etag: p1.md5, size: one.length },
+        { partNumber: 2, etag: p2.md5, size: 4 },
+      ]);
+
+      const result = await driver.completeMultipart(key, uploadId, [
+        { partNumber: 1, etag: `"${p1.md5}"` },
+        { partNumber: 2, etag: p2.md5 },
+      ]);
+      const expectedEtag = `${createHash("md5")
+        .update(Buffer.concat([Buffer.from(p1.md5, "hex"), Buffer.from(p2.md5, "hex")]))
+        .digest("hex")}-2`;
+      expect(result.etag).toBe(expectedEtag);
+      expect(result.size).toBe(one.length + 4);
+      expect(await driver.head(key)).toMatchObject({ size: one.length + 4 });
+      expect(await readdir(join(dataDir, "multipart"))).toEqual([]);
+      await expect(driver.listParts(key, uploadId)).rejects.toMatchObject({ code: "NoSuchUpload" });
+    });
+
+    it("refuses parts out of order, unknown ETags and small non-final parts", async () => {
+      const uploadId = await driver.createMultipart(key, "application/octet-stream");
+      const a = await uploadPart(uploadId, 1, Buffer.from("small"));
+      const b = await uploadPart(uploadId, 2, Buffer.from("also small"));
+      await expect(
+        driver.completeMultipart(key, uploadId, [
+          { partNumber: 2, etag: b.md5 },
+          { partNumber: 1, etag: a.md5 },
+        ]),
+      ).rejects.toMatchObject({ code: "InvalidPartOrder" });
+      await expect(driver.completeMultipart(key, uploadId, [{ partNumber: 1, etag: b.md5 }])).rejects.toMatchObject({
+        code: "InvalidPart",
+      });
+      await expect(driver.completeMultipart(key, uploadId, [{ partNumber: 3, etag: b.md5 }])).rejects.toMatchObject({
+        code: "InvalidPart",
+      });
+      await expect(
+        driver.completeMultipart(key, uploadId, [
+          { partNumber: 1, etag: a.md5 },
+          { partNumber: 2, etag: b.md5 },
+        ]),
+      ).rejects.toMatchObject({ code: "EntityTooSmall" });
+      // A single small part is fine (it is the last).
+      await driver.completeMultipart(key, uploadId, [{ partNumber: 1, etag: a.md5 }]);
+      expect((await readAll(await driver.read(key))).toString()).toBe("small");
+    });
+
+    it("binds an upload to its key and refuses unknown ids", async () => {
+      const uploadId = await driver.createMultipart(key, "text/plain");
+      await expect(driver.listParts("uploads/u/a/other", uploadId)).rejects.toMatchObject({ code: "NoSuchUpload" });
+      await expect(driver.listParts(key, "0".repeat(32))).rejects.toMatchObject({ code: "NoSuchUpload" });
+      await expect(driver.listParts(key, "../../objects")).rejects.toMatchObject({ code: "NoSuchUpload" });
+      // Aborting with the wrong key leaves the upload alone.
+      await driver.abortMultipart("uploads/u/a/other", uploadId);
+      expect(await driver.listParts(key, uploadId)).toEqual([]);
+    });
+
+    it("aborts idempotently and removes parts", async () => {
+      const uploadId = await driver.createMultipart(key, "text/plain");
+      await uploadPart(uploadId, 1, Buffer.from("x"));
+      await driver.abortMultipart(key, uploadId);
+      await driver.abortMultipart(key, uploadId);
+      await driver.abortMultipart(key, "not-an-id");
+      expect(await readdir(join(dataDir, "multipart"))).toEqual([]);
+      await expect(uploadPart(uploadId, 2, Buffer.from("y"))).rejects.toMatchObject({ code: "NoSuchUpload" });
+      expect(await readdir(join(dataDir, "tmp"))).toEqual([]);
+    });
+
+    it("refuses a part over its limit and keeps nothing of it", async () => {
+      const uploadId = await driver.createMultipart(key, "text/plain");
+      const body = Readable.from([Buffer.alloc(600), Buffer.alloc(600)]);
+      await expect(driver.uploadPartStream(key, uploadId, 1, body, 1000)).rejects.toMatchObject({ code: "EntityTooLarge" });
+      expect(await driver.listParts(key, uploadId)).toEqual([]);
+      expect(await readdir(join(dataDir, "tmp"))).toEqual([]);
+    });
+  });
+
+  it("signs URLs the verifier accepts, with the content type as a required header", async () => {
+    const signed = await driver.sign({ op: "putObject", key: "uploads/u/a/f.txt", contentType: "text/plain", maxBytes: 10 }, 60);
+    expect(signed.method).toBe("PUT");
+    expect(signed.headers).toEqual({ "content-type": "text/plain" });
+    expect(signed.url.startsWith("http://localhost:3000/storage/uploads/u/a/f.txt?")).toBe(true);
+    expect(signed.expiresAt.getTime() % 1000).toBe(0);
+    expect(verifyLocalRequest({ secret, method: "PUT", url: signed.url }).ok).toBe(true);
+    await expect(driver.sign({ op: "getObject", key: "quarantine/u/a/f", filename: "f", contentType: "text/plain" }, 60)).rejects.toThrow();
+    await expect(driver.sign({ op: "listParts", key: "uploads/u/a/f", uploadId: "0".repeat(32) }, 8 * 86_400)).rejects.toThrow();
+  });
+
+  it("health creates the layout and proves the data dir writable", async () => {
+    await driver.health();
+    for (const dir of ["objects", "multipart", "tmp"]) expect((await stat(join(dataDir, dir))).isDirectory()).toBe(true);
+    expect(await readdir(join(dataDir, "tmp"))).toEqual([]);
+  });
+
+  it("sweepTemp removes only old temp files", async () => {
+    await driver.health();
+    await writeFile(join(dataDir, "tmp", "fresh"), "x");
+    expect(await driver.sweepTemp(60_000)).toBe(0);
+    expect(await driver.sweepTemp(-1)).toBe(1);
+  });
+
+  it("normalizeEtag accepts quoted, escaped and bare forms", () => {
+    for (const form of ['"ABCDEF"', "&quot;abcdef&quot;", "abcdef", " &#34;abcdef&#34; "]) expect(normalizeEtag(form)).toBe("abcdef");
+  });
+});

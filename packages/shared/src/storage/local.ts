@@ -1,0 +1,683 @@
+import { createHash, randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { constants, createReadStream, createWriteStream, type Dirent } from "node:fs";
+import { copyFile, type FileHandle, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
+import { dirname, join, resolve, sep } from "node:path";
+import { Readable, Transform, type TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import {
+  assertSignableKey,
+  type ObjectInfo,
+  type SignedOperation,
+  type SignedRequest,
+  type StorageDriver,
+  type UploadedPart,
+} from "./driver.ts";
+import {
+  encodeKeyPath,
+  invalidKeyReason,
+  LOCAL_MAX_TTL_SECONDS,
+  OPERATION_METHOD,
+  signLocalUrl,
+  UPLOAD_ID_PATTERN,
+} from "./local-signing.ts";
+
+/**
+ * The embedded storage driver: objects are plain files under `dataDir`, and the API answers the same
+ * signed calls S3 would under `/storage` (see local-server.ts). This file owns the disk layout:
+ *
+ *   objects/<key>                          one file per object, the key's segments as directories
+ *   multipart/<uploadId>/meta              JSON { key, contentType, createdAt }
+ *   multipart/<uploadId>/<partNumber>      a part's bytes
+ *   multipart/<uploadId>/<partNumber>.etag the part's MD5 (hex), written before the part appears
+ *   tmp/                                   bytes in flight; renamed into place only when complete and fsynced
+ *
+ * Invariants: a file under objects/ or a part under multipart/ is always complete and durable (it got there
+ * by rename after fsync), and every path is derived from a validated key or upload id and checked to stay
+ * inside its root. tmp/ is on the same filesystem as the rest (it is inside dataDir), so renames are atomic.
+ */
+
+/** S3's smallest part, except for the last one; enforced at completion like S3 does, so code that works here works on S3. */
+export const MIN_PART_BYTES = 5 * 1024 * 1024;
+/** Names of part data files (a decimal part number); `<n>.etag` sidecars and `meta` don't match. */
+const PART_FILE = /^([1-9][0-9]{0,4})$/;
+
+/** Errors with S3's codes, so local-server.ts can answer exactly what S3 would. */
+export type LocalStorageErrorCode =
+  /** The object does not exist. */
+  | "NoSuchKey"
+  /** The upload id is unknown, was aborted or completed, or belongs to another key. */
+  | "NoSuchUpload"
+  /** More bytes arrived than the signed limit allows. */
+  | "EntityTooLarge"
+  /** A part other than the last is under 5 MiB. */
+  | "EntityTooSmall"
+  /** A listed part is missing or its ETag differs from the stored one. */
+  | "InvalidPart"
+  /** Parts are not listed in strictly ascending order. */
+  | "InvalidPartOrder"
+  /** The key cannot name a path (server bug: keys are server-made). */
+  | "InvalidKey";
+
+export class LocalStorageError extends Error {
+  constructor(
+    readonly code: LocalStorageErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "LocalStorageError";
+  }
+}
+
+export interface LocalStorageOptions {
+  /** Root of everything this driver stores. */
+  dataDir: string;
+  /** Public origin of the API; signed URLs point at `${publicUrl}/storage/...`. */
+  publicUrl: string;
+  /** HMAC key of the signed URLs (at least 32 characters). */
+  secret: string;
+}
+
+/** What a streamed upload produced. */
+export interface ReceivedBody {
+  /** MD5 of the bytes, lowercase hex, unquoted. */
+  md5: string;
+  size: number;
+}
+
+export interface LocalUploadedPart extends UploadedPart {
+  lastModified: Date;
+}
+
+export interface MultipartMeta {
+  key: string;
+  contentType: string;
+  createdAt: string;
+}
+
+export class LocalStorageDriver implements StorageDriver {
+  readonly name = "local" as const;
+  readonly dataDir: string;
+  readonly publicUrl: string;
+  private readonly secret: string;
+  private readonly objectsDir: string;
+  private readonly multipartDir: string;
+  private readonly tmpDir: string;
+
+  constructor(options: LocalStorageOptions) {
+    this.dataDir = resolve(options.dataDir);
+    this.publicUrl = options.publicUrl.replace(/\/+$/, "");
+    this.secret = options.secret;
+    this.objectsDir = join(this.dataDir, "objects");
+    this.multipartDir = join(this.dataDir, "multipart");
+    this.tmpDir = join(this.dataDir, "tmp");
+  }
+
+  async sign(operation: SignedOperation, ttlSeconds: number): Promise<SignedRequest> {
+    assertSignableKey(operation.key);
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > LOCAL_MAX_TTL_SECONDS) {
+      throw new Error(`ttlSeconds must be an integer in 1..${LOCAL_MAX_TTL_SECONDS}`);
+    }
+    const now = new Date();
+    // Whole seconds, so the returned expiresAt is exactly the instant the URL stops working.
+    const expiresAt = new Date((Math.floor(now.getTime() / 1000) + ttlSeconds) * 1000);
+    const method = OPERATION_METHOD[operation.op];
+    const url = signLocalUrl({ baseUrl: this.publicUrl, secret: this.secret, method, operation, expiresAt, now });
+    // Same contract as the s3 driver: the client must send the signed content type (the server checks it).
+    const headers: Record<string, string> =
+      operation.op === "putObject" || operation.op === "createMultipart" ? { "content-type": operation.contentType } : {};
+    return { method, url, headers, expiresAt };
+  }
+
+  /** Where `${publicUrl}/storage/<key>` points (S3's `Location`); unsigned, so it grants nothing. */
+  objectUrl(key: string): string {
+    return `${this.publicUrl}/storage/${encodeKeyPath(key)}`;
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    const path = this.objectPath(key);
+    try {
+      const info = await stat(path);
+      // No sidecar metadata for whole objects: etag and contentType stay unknown (the API keeps them).
+      return info.isFile() ? { size: info.size, lastModified: info.mtime } : null;
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+  }
+
+  async readRange(key: string, start: number, end: number): Promise<Buffer> {
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
+      throw new RangeError(`invalid range ${start}-${end}`);
+    }
+    const handle = await this.openObjectFile(key);
+    try {
+      const { size } = await handle.stat();
+      if (start >= size) return Buffer.alloc(0);
+      const length = Math.min(end, size - 1) - start + 1;
+      const buffer = Buffer.alloc(length);
+      let filled = 0;
+      while (filled < length) {
+        const { bytesRead } = await handle.read(buffer, filled, length - filled, start + filled);
+        if (bytesRead === 0) break; // truncated under us: return what exists
+        filled += bytesRead;
+      }
+      return buffer.subarray(0, filled);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async read(key: string): Promise<Readable> {
+    // Opening first makes a missing object fail here, not later as a stream error nobody awaits.
+    const handle = await this.openObjectFile(key);
+    return handle.createReadStream({ highWaterMark: 1024 * 1024 });
+  }
+
+  /** An open object with its size, for serving downloads; null when missing. */
+  async openForDownload(key: string): Promise<{ stream: Readable; size: number; lastModified: Date } | null> {
+    let handle: FileHandle;
+    try {
+      handle = await this.openObjectFile(key);
+    } catch (error) {
+      if (error instanceof LocalStorageError && error.code === "NoSuchKey") return null;
+      throw error;
+    }
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) {
+        await handle.close();
+        return null;
+      }
+      return { stream: handle.createReadStream({ highWaterMark: 1024 * 1024 }), size: info.size, lastModified: info.mtime };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  /** Server-side write (thumbnails, tests). contentType is not stored: objects carry no metadata here. */
+  async write(key: string, body: Buffer | Readable, _contentType: string): Promise<void> {
+    await this.putObjectStream(key, Buffer.isBuffer(body) ? Readable.from([body]) : body, Number.POSITIVE_INFINITY);
+  }
+
+  async delete(key: string): Promise<void> {
+    const path = this.objectPath(key);
+    try {
+      await unlink(path);
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+    await this.pruneEmptyDirs(dirname(path), this.objectsDir);
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    const source = this.objectPath(from);
+    const target = this.objectPath(to);
+    const before = await stat(source).catch((error: unknown) => {
+      if (isMissing(error)) throw new LocalStorageError("NoSuchKey", `cannot move ${from}: no such object`);
+      throw error;
+    });
+    await this.placeFile(source, target, async () => {
+      // Another filesystem mounted under objects/: copy, make it durable, then drop the source.
+      await copyFile(source, target, constants.COPYFILE_EXCL);
+      await fsyncPath(target);
+      await unlink(source);
+    });
+    const after = await stat(target);
+    if (after.size !== before.size) throw new Error(`move of ${from} to ${to} produced ${after.size} bytes, expected ${before.size}`);
+    await this.pruneEmptyDirs(dirname(source), this.objectsDir);
+  }
+
+  async listParts(key: string, uploadId: string): Promise<LocalUploadedPart[]> {
+    const dir = await this.requireUpload(key, uploadId);
+    const names = await readdir(dir).catch((error: unknown) => {
+      if (isMissing(error)) throw noSuchUpload(uploadId);
+      throw error;
+    });
+    const parts: LocalUploadedPart[] = [];
+    for (const name of names) {
+      if (!PART_FILE.test(name)) continue;
+      const part = await this.readPart(dir, Number(name));
+      if (part) parts.push(part);
+    }
+    return parts.sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  async abortMultipart(key: string, uploadId: string): Promise<void> {
+    // Idempotent: an id we could never have made, or one that is already gone, is simply done.
+    if (!UPLOAD_ID_PATTERN.test(uploadId)) return;
+    const dir = join(this.multipartDir, uploadId);
+    const meta = await this.readMeta(uploadId);
+    // Never remove another key's upload; a dir without meta is a crashed create and is removed.
+    if (meta && meta.key !== key) return;
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  async list(
+    prefix: string,
+    options: { cursor?: string; limit?: number } = {},
+  ): Promise<{ items: Array<{ key: string; size: number; lastModified: Date }>; cursor?: string }> {
+    const limit = options.limit ?? 1000;
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError("limit must be a positive integer");
+    // The prefix's directory part must be a real path inside objects/ (its last, partial segment is only matched).
+    const lastSlash = prefix.lastIndexOf("/");
+    const dirKey = prefix.slice(0, lastSlash + 1);
+    if (prefix.includes("\\") || prefix.includes("\0") || (dirKey && invalidKeyReason(dirKey.slice(0, -1)))) {
+      throw new Error(`invalid list prefix: ${prefix}`);
+    }
+    const startDir = dirKey ? this.objectPath(dirKey.slice(0, -1)) : this.objectsDir;
+
+    const items: Array<{ key: string; size: number; lastModified: Date }> = [];
+    let more = false;
+    for await (const { key, path } of walkSorted(startDir, dirKey, prefix, options.cursor)) {
+      if (items.length === limit) {
+        more = true;
+        break;
+      }
+      const info = await stat(path).catch(() => null); // deleted since readdir: not listed
+      if (info?.isFile()) items.push({ key, size: info.size, lastModified: info.mtime });
+    }
+    const last = items.at(-1);
+    return more && last ? { items, cursor: last.key } : { items };
+  }
+
+  async health(): Promise<void> {
+    for (const dir of [this.objectsDir, this.multipartDir, this.tmpDir]) await mkdir(dir, { recursive: true, mode: 0o700 });
+    const probe = join(this.tmpDir, `health-${randomHex(8)}`);
+    const handle = await open(probe, "wx");
+    try {
+      await handle.writeFile("ok");
+      await handle.sync();
+    } finally {
+      await handle.close();
+      await unlink(probe).catch(() => {});
+    }
+  }
+
+  // ---- operations the /storage handler performs (local-server.ts) -------------------------------------
+
+  /** Streams a whole object into place; refuses more than `maxBytes`. */
+  async putObjectStream(key: string, body: Readable, maxBytes: number): Promise<ReceivedBody> {
+    const target = this.objectPath(key);
+    return this.receive(body, maxBytes, async (tmp) => {
+      await this.placeFile(tmp, target);
+    });
+  }
+
+  /** Starts a multipart upload of `key`; returns its id (32 random hex digits). */
+  async createMultipart(key: string, contentType: string): Promise<string> {
+    this.objectPath(key); // validates the key now, not at completion
+    const uploadId = randomHex(16);
+    const dir = join(this.multipartDir, uploadId);
+    await mkdir(this.multipartDir, { recursive: true, mode: 0o700 });
+    await mkdir(dir, { mode: 0o700 }); // not recursive: an existing dir (a 2^-128 collision) must fail
+    const meta: MultipartMeta = { key, contentType, createdAt: new Date().toISOString() };
+    await this.writeSmallFile(join(dir, "meta"), JSON.stringify(meta));
+    await fsyncPath(this.multipartDir);
+    return uploadId;
+  }
+
+  async getMultipart(uploadId: string): Promise<MultipartMeta | null> {
+    return this.readMeta(uploadId);
+  }
+
+  /** Streams one part; a re-upload of the same number replaces it, as on S3. */
+  async uploadPartStream(key: string, uploadId: string, partNumber: number, body: Readable, maxBytes: number): Promise<ReceivedBody> {
+    const dir = await this.requireUpload(key, uploadId);
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) throw new RangeError("part number outside 1..10000");
+    const partPath = join(dir, String(partNumber));
+    return this.receive(body, maxBytes, async (tmp, md5) => {
+      try {
+        // The ETag first: a part file is only listed with its sidecar, so it never appears without one.
+        await this.writeSmallFile(`${partPath}.etag`, md5);
+        await rename(tmp, partPath);
+      } catch (error) {
+        // The upload was aborted (or completed) while the bytes streamed in.
+        if (isMissing(error)) throw noSuchUpload(uploadId);
+        throw error;
+      }
+      await fsyncPath(dir);
+    });
+  }
+
+  /**
+   * Concatenates the listed parts into the object. Each part's bytes are re-hashed as they are copied, so
+   * the object is exactly the parts whose ETags the client holds, even if a part was replaced meanwhile.
+   * Returns S3's multipart ETag: MD5 of the concatenated binary part MD5s, then `-<count>`.
+   */
+  async completeMultipart(
+    key: string,
+    uploadId: string,
+    parts: ReadonlyArray<{ partNumber: number; etag: string }>,
+  ): Promise<ReceivedBody & { etag: string }> {
+    const dir = await this.requireUpload(key, uploadId);
+    const target = this.objectPath(key);
+    if (parts.length === 0) throw new LocalStorageError("InvalidPart", "at least one part is required");
+    for (let i = 1; i < parts.length; i++) {
+      if (parts[i]!.partNumber <= parts[i - 1]!.partNumber)
+        throw new LocalStorageError("InvalidPartOrder", "parts must be listed in ascending order");
+    }
+    const stored = new Map((await this.listParts(key, uploadId)).map((p) => [p.partNumber, p]));
+    for (const [index, wanted] of parts.entries()) {
+      const part = stored.get(wanted.partNumber);
+      if (!part || part.etag !== normalizeEtag(wanted.etag)) {
+        throw new LocalStorageError("InvalidPart", `part ${wanted.partNumber} is missing or its ETag does not match`);
+      }
+      if (index < parts.length - 1 && part.size < MIN_PART_BYTES) {
+        throw new LocalStorageError(
+          "EntityTooSmall",
+          `part ${wanted.partNumber} is ${part.size} bytes; all but the last must be at least 5 MiB`,
+        );
+      }
+    }
+
+    const whole = createHash("md5");
+    const partDigests: Buffer[] = [];
+    const tmp = await this.newTempPath();
+    const out = await open(tmp, "wx");
+    let size = 0;
+    try {
+      for (const { partNumber, etag } of parts) {
+        const partHash = createHash("md5");
+        // Sequential read-then-write in 1 MiB chunks: parts are local files, so this is disk-bound either way.
+        for await (const chunk of createReadStream(join(dir, String(partNumber)), { highWaterMark: 1024 * 1024 })) {
+          const bytes = chunk as Buffer;
+          partHash.update(bytes);
+          whole.update(bytes);
+          let written = 0;
+          while (written < bytes.length) written += (await out.write(bytes, written)).bytesWritten;
+          size += bytes.length;
+        }
+        const digest = partHash.digest();
+        if (digest.toString("hex") !== normalizeEtag(etag))
+          throw new LocalStorageError("InvalidPart", `part ${partNumber} changed while completing`);
+        partDigests.push(digest);
+      }
+      await out.sync();
+      await out.close();
+    } catch (error) {
+      await out.close().catch(() => {});
+      await unlink(tmp).catch(() => {});
+      if (isMissing(error)) throw noSuchUpload(uploadId); // aborted meanwhile
+      throw error;
+    }
+    try {
+      // Re-check: an abort during the copy must win over a completion that would resurrect the object.
+      await this.requireUpload(key, uploadId);
+      await this.placeFile(tmp, target);
+    } catch (error) {
+      await unlink(tmp).catch(() => {});
+      throw error;
+    }
+    await rm(dir, { recursive: true, force: true });
+    const etag = `${createHash("md5").update(Buffer.concat(partDigests)).digest("hex")}-${parts.length}`;
+    return { etag, md5: whole.digest("hex"), size };
+  }
+
+  /**
+   * Removes temp files older than `olderThanMs`: only a crash leaves any (every failed request deletes its
+   * own), so calling this at start-up or from the cleanup job is enough. Returns how many were removed.
+   */
+  async sweepTemp(olderThanMs = 24 * 3600 * 1000): Promise<number> {
+    const names = await readdir(this.tmpDir).catch((error: unknown) => {
+      if (isMissing(error)) return [] as string[];
+      throw error;
+    });
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    for (const name of names) {
+      const path = join(this.tmpDir, name);
+      const info = await stat(path).catch(() => null);
+      if (info && info.mtimeMs < cutoff) {
+        await unlink(path).catch(() => {});
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  // ---- internals -----------------------------------------------------------------------------------------
+
+  /**
+   * Maps a key to its file. Keys are server-made; this still refuses anything that could leave objects/
+   * (defence in depth), and checks the resolved path as well as the key's shape.
+   */
+  private objectPath(key: string): string {
+    const problem = invalidKeyReason(key);
+    if (problem) throw new LocalStorageError("InvalidKey", `${problem}: ${JSON.stringify(key)}`);
+    const path = resolve(this.objectsDir, ...key.split("/"));
+    if (!path.startsWith(this.objectsDir + sep))
+      throw new LocalStorageError("InvalidKey", `key escapes the objects directory: ${JSON.stringify(key)}`);
+    return path;
+  }
+
+  private async openObjectFile(key: string): Promise<FileHandle> {
+    try {
+      return await open(this.objectPath(key), "r");
+    } catch (error) {
+      if (isMissing(error) || (error as NodeJS.ErrnoException).code === "EISDIR")
+        throw new LocalStorageError("NoSuchKey", `no such object: ${key}`);
+      throw error;
+    }
+  }
+
+  /** The upload's directory, after checking it exists and belongs to `key`. */
+  private async requireUpload(key: string, uploadId: string): Promise<string> {
+    const meta = await this.readMeta(uploadId);
+    if (!meta || meta.key !== key) throw noSuchUpload(uploadId);
+    return join(this.multipartDir, uploadId);
+  }
+
+  private async readMeta(uploadId: string): Promise<MultipartMeta | null> {
+    // The pattern is what keeps an upload id from being a path: check it before any join.
+    if (!UPLOAD_ID_PATTERN.test(uploadId)) return null;
+    try {
+      const parsed: unknown = JSON.parse(await readFile(join(this.multipartDir, uploadId, "meta"), "utf8"));
+      return isMultipartMeta(parsed) ? parsed : null;
+    } catch (error) {
+      if (isMissing(error) || error instanceof SyntaxError) return null;
+      throw error;
+    }
+  }
+
+  private async readPart(dir: string, partNumber: number): Promise<LocalUploadedPart | null> {
+    const path = join(dir, String(partNumber));
+    try {
+      const [etag, info] = await Promise.all([readFile(`${path}.etag`, "utf8"), stat(path)]);
+      return { partNumber, etag: etag.trim(), size: info.size, lastModified: info.mtime };
+    } catch (error) {
+      if (isMissing(error)) return null; // in flight or removed meanwhile
+      throw error;
+    }
+  }
+
+  /**
+   * The one way bytes arrive: stream into a temp file while counting and hashing, refuse as soon as the
+   * count passes `maxBytes`, fsync, then let `commit` rename it into place. On any failure the temp file
+   * is removed, so an interrupted or refused upload leaves nothing behind.
+   */
+  private async receive(body: Readable, maxBytes: number, commit: (tmp: string, md5: string) => Promise<void>): Promise<ReceivedBody> {
+    const tmp = await this.newTempPath();
+    const meter = new MeteredHash(maxBytes);
+    // `flush` fsyncs before the stream closes, and pipeline settles only after that close: the bytes are
+    // durable before anyone is told they are stored. (A FileHandle stream with autoClose off would let us
+    // fsync ourselves, but it keeps a reference that makes handle.close() wait forever.)
+    const file = createWriteStream(tmp, { flags: "wx", flush: true, highWaterMark: 1024 * 1024 });
+    try {
+      await pipeline(body, meter, file);
+      const md5 = meter.hash.digest("hex");
+      await commit(tmp, md5);
+      return { md5, size: meter.size };
+    } catch (error) {
+      // The stream may still be opening when the body fails: wait for its close, or the open could
+      // create the file after our unlink.
+      if (!file.closed) await once(file, "close").catch(() => {});
+      await unlink(tmp).catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * Renames a complete file to `target`, creating parent directories. A concurrent delete may prune a
+   * parent between our mkdir and rename, hence the retry. The parent is fsynced so the rename is durable.
+   */
+  private async placeFile(source: string, target: string, crossDevice?: () => Promise<void>): Promise<void> {
+    const parent = dirname(target);
+    for (let attempt = 0; ; attempt++) {
+      await mkdir(parent, { recursive: true, mode: 0o700 });
+      try {
+        await rename(source, target);
+        break;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "EXDEV" && crossDevice) {
+          await crossDevice();
+          break;
+        }
+        if (code === "ENOENT" && attempt < 3 && (await exists(source))) continue;
+        throw error;
+      }
+    }
+    await fsyncPath(parent);
+  }
+
+  /** Removes now-empty directories from `dir` up to (not including) `root`; stops at the first non-empty one. */
+  private async pruneEmptyDirs(dir: string, root: string): Promise<void> {
+    let current = dir;
+    while (current.startsWith(root + sep)) {
+      try {
+        await rmdir(current);
+      } catch {
+        return; // not empty (or already gone, or being filled): either way, stop
+      }
+      current = dirname(current);
+    }
+  }
+
+  private async newTempPath(): Promise<string> {
+    await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
+    return join(this.tmpDir, `${Date.now()}-${randomHex(8)}`);
+  }
+
+  /** Small files (meta, ETag sidecars) are written whole to a temp file and renamed, so readers never see half. */
+  private async writeSmallFile(path: string, content: string): Promise<void> {
+    const tmp = await this.newTempPath();
+    try {
+      const handle = await open(tmp, "wx");
+      try {
+        await handle.writeFile(content);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, path);
+    } catch (error) {
+      await unlink(tmp).catch(() => {});
+      throw error;
+    }
+  }
+}
+
+/** Counts and MD5-hashes the bytes passing through; errors with EntityTooLarge past the limit. */
+class MeteredHash extends Transform {
+  readonly hash = createHash("md5");
+  size = 0;
+
+  constructor(private readonly maxBytes: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.size += chunk.length;
+    if (this.size > this.maxBytes) {
+      callback(new LocalStorageError("EntityTooLarge", `body is larger than the ${this.maxBytes} bytes allowed`));
+      return;
+    }
+    this.hash.update(chunk);
+    callback(null, chunk);
+  }
+}
+
+/**
+ * Yields the files under `dir` in ascending key order, pruning whole subtrees that fall outside `prefix`
+ * or at/before `cursor`. Entries are sorted by name, with a trailing "/" for directories: since no name
+ * contains "/", that makes depth-first order equal to key order, so a page stops after `limit` files
+ * instead of walking the whole tree.
+ */
+async function* walkSorted(
+  dir: string,
+  keyPrefix: string,
+  prefix: string,
+  cursor: string | undefined,
+): AsyncGenerator<{ key: string; path: string }> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if (isMissing(error) || (error as NodeJS.ErrnoException).code === "ENOTDIR") return;
+    throw error;
+  }
+  const sorted = entries
+    .filter((entry) => entry.isFile() || entry.isDirectory())
+    .map((entry) => ({ entry, sortKey: keyPrefix + entry.name + (entry.isDirectory() ? "/" : "") }))
+    .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+  for (const { entry, sortKey } of sorted) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      // Descend only if the subtree can hold keys under the prefix and after the cursor.
+      if (!(sortKey.startsWith(prefix) || prefix.startsWith(sortKey))) continue;
+      if (cursor !== undefined && sortKey < cursor && !cursor.startsWith(sortKey)) continue;
+      yield* walkSorted(path, sortKey, prefix, cursor);
+    } else {
+      if (!sortKey.startsWith(prefix)) continue;
+      if (cursor !== undefined && sortKey <= cursor) continue;
+      if (invalidKeyReason(sortKey)) continue; // a stray file no key can name
+      yield { key: sortKey, path };
+    }
+  }
+}
+
+function isMultipartMeta(value: unknown): value is MultipartMeta {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.key === "string" && typeof v.contentType === "string" && typeof v.createdAt === "string";
+}
+
+/** Clients send ETags quoted, unquoted or XML-escaped (`&quot;`); compare the bare hex. */
+export function normalizeEtag(etag: string): string {
+  return etag
+    .trim()
+    .replace(/^(?:"|&quot;|&#34;)+|(?:"|&quot;|&#34;)+$/g, "")
+    .toLowerCase();
+}
+
+function noSuchUpload(uploadId: string): LocalStorageError {
+  return new LocalStorageError("NoSuchUpload", `no such upload: ${uploadId}`);
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** fsync a file or a directory by path (a directory fsync makes renames and creations in it durable). */
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function randomHex(bytes: number): string {
+  return randomBytes(bytes).toString("hex");
+}

@@ -1,0 +1,3 @@
+export * from "./content-check.ts";
+export * from "./file-types.ts";
+export * from "./filename.ts";
