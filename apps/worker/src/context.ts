@@ -2,6 +2,8 @@ import type { PrismaClient } from "@airlock/db";
 import type { Env } from "@airlock/shared/env";
 import type { Logger } from "@airlock/shared/logger";
 import type { Queues } from "@airlock/shared/queue-client";
+import type { VirusScanner } from "@airlock/shared/scanner";
+import type { StorageDriver } from "@airlock/shared/storage";
 import type { Redis } from "ioredis";
 
 /** What every processor may use; built once per worker process. */
@@ -11,4 +13,6 @@ export interface WorkerContext {
   redis: Redis;
   queues: Queues;
   log: Logger;
+  storage: StorageDriver;
+  scanner: VirusScanner;
 }

@@ -3,6 +3,9 @@ import { getEnv } from "@airlock/shared/env";
 import { createLogger } from "@airlock/shared/logger";
 import { closeQueues, createQueues } from "@airlock/shared/queue-client";
 import { createRedis } from "@airlock/shared/redis";
+import { createScanner } from "@airlock/shared/scanner";
+import { createStorage } from "@airlock/shared/storage";
+import { scheduleJobs } from "./schedules.ts";
 import { registry } from "./registry.ts";
 import { startWorkers } from "./runtime.ts";
 
@@ -13,7 +16,11 @@ const db = getDb();
 const redis = createRedis(env.REDIS_URL);
 redis.on("error", (err) => log.warn({ err: err.message }, "redis error"));
 const queues = createQueues(redis, env.REDIS_PREFIX);
-const runtime = startWorkers({ env, db, redis, queues, log }, registry);
+const storage = createStorage(env);
+const scanner = createScanner(env);
+if (env.SCANNER_PROVIDER === "mock") log.warn("SCANNER_PROVIDER=mock: files are checked for test patterns only; use clamav in production");
+const runtime = startWorkers({ env, db, redis, queues, log, storage, scanner }, registry);
+await scheduleJobs(queues);
 await Promise.all(runtime.workers.map((w) => w.waitUntilReady()));
 log.info({ queues: runtime.workers.map((w) => w.name) }, "worker ready");
 
@@ -31,6 +38,7 @@ async function shutdown(signal: string) {
   timer.unref();
   await runtime.close();
   await closeQueues(queues);
+  await scanner.close?.();
   await Promise.allSettled([db.$disconnect(), redis.quit()]);
   log.info("stopped");
   process.exit(0);

@@ -1,11 +1,16 @@
 import type { ParsedJobOf, QueueName } from "@airlock/shared/queues";
 import type { Job } from "bullmq";
 import type { WorkerContext } from "./context.ts";
+import { cleanupRegistration } from "./processors/cleanup.ts";
+import { reconcileRegistration } from "./processors/reconcile.ts";
+import { scanRegistration } from "./processors/scan.ts";
+import { thumbnailRegistration } from "./processors/thumbnail.ts";
 
 /** What a handler reports; follow-up jobs are queued by the handler itself, in one place per queue. */
 export type JobOutcome = "success" | "skipped" | "rescheduled";
 
-export type Processor<Q extends QueueName> = (job: Job<ParsedJobOf<Q>>, ctx: WorkerContext) => Promise<JobOutcome>;
+/** `token` is the job lock's token, needed to move the job (e.g. to delayed, to poll an engine later). */
+export type Processor<Q extends QueueName> = (job: Job<ParsedJobOf<Q>>, ctx: WorkerContext, token: string | undefined) => Promise<JobOutcome>;
 
 export interface Registration<Q extends QueueName> {
   process: Processor<Q>;
@@ -24,11 +29,11 @@ export interface Planned {
 export type Registry = { [Q in QueueName]: Registration<Q> | Planned };
 
 export const registry = {
-  "asset-virus-scan": { planned: "the scanning issue" },
-  "upload-cleanup": { planned: "the cleanup issue" },
-  "asset-thumbnail": { planned: "the scanning issue" },
+  "asset-virus-scan": scanRegistration,
+  "upload-cleanup": cleanupRegistration,
+  "asset-thumbnail": thumbnailRegistration,
   notifications: { planned: "the notifications issue" },
   "webhook-delivery": { planned: "the notifications issue" },
   "alerts-evaluate": { planned: "the monitoring issue" },
-  "upload-reconcile": { planned: "the scanning issue" },
+  "upload-reconcile": reconcileRegistration,
 } satisfies Registry;

@@ -6,6 +6,8 @@ import { getEnv } from "@airlock/shared/env";
 import { createLogger } from "@airlock/shared/logger";
 import { closeQueues, createQueues } from "@airlock/shared/queue-client";
 import { bullPrefix, createRedis } from "@airlock/shared/redis";
+import { createScanner } from "@airlock/shared/scanner";
+import { createStorage } from "@airlock/shared/storage";
 import { QueueEvents } from "bullmq";
 import { afterAll, describe, expect, it } from "vitest";
 import type { WorkerContext } from "./context.ts";
@@ -14,7 +16,15 @@ import { startWorkers } from "./runtime.ts";
 const env = getEnv();
 const redis = createRedis(env.REDIS_URL);
 const queues = createQueues(redis, env.REDIS_PREFIX);
-const ctx: WorkerContext = { env, db: getDb(), redis, queues, log: createLogger({ name: "worker-test", level: "silent" }) };
+const ctx: WorkerContext = {
+  env,
+  db: getDb(),
+  redis,
+  queues,
+  log: createLogger({ name: "worker-test", level: "silent" }),
+  storage: createStorage(env),
+  scanner: createScanner(env),
+};
 
 afterAll(async () => {
   await closeQueues(queues);

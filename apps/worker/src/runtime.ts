@@ -28,16 +28,18 @@ export function startWorkers(ctx: WorkerContext, registry: Partial<Registry>): W
     const log = ctx.log.child({ queue });
     const worker = new Worker(
       queue,
-      async (job: Job) => {
+      async (job: Job, token?: string) => {
         const parsed = jobSchemas[queue].safeParse(job.data);
         if (!parsed.success) throw new UnrecoverableError(`invalid job payload: ${parsed.error.message}`);
         job.data = parsed.data;
-        return entry.process(job as never, ctx);
+        return entry.process(job as never, ctx, token);
       },
       {
         connection: ctx.redis,
         prefix: bullPrefix(ctx.env.REDIS_PREFIX),
         concurrency: entry.concurrency(ctx),
+        lockDuration: ctx.env.WORKER_LOCK_DURATION_MS,
+        stalledInterval: ctx.env.WORKER_STALLED_INTERVAL_MS,
         autorun: true,
       },
     );

@@ -94,6 +94,20 @@ export const ZEnv = z
     VIRUSTOTAL_URL: z.url().default("https://www.virustotal.com/api/v3"),
     SCAN_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
     SCAN_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
+    /** First retry delay of a failed scan; doubles on each attempt. */
+    SCAN_BACKOFF_MS: z.coerce.number().int().min(0).default(5_000),
+    /** BullMQ job lock; a worker that dies holding a job loses it after this, and another takes over. */
+    WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).default(30_000),
+    /** How often workers look for jobs whose worker died (stalled jobs). */
+    WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(1000).default(30_000),
+    /** Assets in UPLOADED or SCANNING longer than this are re-queued by the reconciler. */
+    RECONCILE_AFTER_SECONDS: z.coerce.number().int().min(1).default(300),
+    /** Cleanup ages: unfinished uploads, FAILED and QUARANTINED assets older than these are deleted. */
+    CLEANUP_ABANDONED_HOURS: z.coerce.number().positive().default(24),
+    CLEANUP_FAILED_HOURS: z.coerce.number().positive().default(7 * 24),
+    CLEANUP_QUARANTINED_HOURS: z.coerce.number().positive().default(30 * 24),
+    /** Longest side of image thumbnails, in pixels. */
+    THUMBNAIL_SIZE: z.coerce.number().int().min(16).max(2048).default(320),
 
     /** Email of the administrator `npm start` creates on first run. */
     ADMIN_EMAIL: z.email().default("admin@airlock.local"),

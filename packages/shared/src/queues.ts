@@ -16,9 +16,17 @@ export const queueNames = Object.values(QueueName) as QueueName[];
 
 const ZAssetJob = z.object({ assetId: z.uuid() }).strict();
 
+/** A scan job; `pending` is set by the worker itself while an asynchronous engine is still working. */
+const ZScanJob = z
+  .object({
+    assetId: z.uuid(),
+    pending: z.object({ ref: z.string().min(1).max(4096), since: z.number().int() }).strict().optional(),
+  })
+  .strict();
+
 /** The payload of each queue's jobs. Workers re-validate with these before running a handler. */
 export const jobSchemas = {
-  "asset-virus-scan": ZAssetJob,
+  "asset-virus-scan": ZScanJob,
   "asset-thumbnail": ZAssetJob,
   "upload-cleanup": z
     .object({

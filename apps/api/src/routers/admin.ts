@@ -5,9 +5,11 @@ import { z } from "zod";
 import { createApiKey } from "../services/api-keys.ts";
 import { createUser } from "../services/users.ts";
 import { adminProcedure } from "../trpc.ts";
+import { cleanupRouter } from "./cleanup.ts";
 
 /** User management for administrators. */
 export const adminRouter = {
+  cleanup: cleanupRouter,
   users: {
     list: adminProcedure.query(({ ctx }) =>
       ctx.db.user.findMany({

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { getEnv } from "@airlock/shared/env";
-import { S3StorageDriver } from "@airlock/shared/storage";
+import { destroyBucketForTests, S3StorageDriver } from "@airlock/shared/storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedUser, startTestServer, type TestServer, trpcError } from "../test-server.ts";
 import { sendBytes, sendSigned, startUpload, uploadFile } from "../test-upload-client.ts";
@@ -43,7 +43,7 @@ describe.each(drivers)("[UPLOADS][$name]", (driver) => {
     });
   });
   afterAll(async () => {
-    if (server.storage instanceof S3StorageDriver) await emptyBucket(server.storage);
+    if (server.storage instanceof S3StorageDriver) await destroyBucketForTests(server.storage);
     await server?.close();
     if (overrides.DATA_DIR) await rm(overrides.DATA_DIR, { recursive: true, force: true });
   });
@@ -307,12 +307,3 @@ describe("[UPLOADS][VALIDATION]", () => {
     );
   });
 });
-
-async function emptyBucket(storage: S3StorageDriver) {
-  let cursor: string | undefined;
-  do {
-    const page = await storage.list("", { cursor });
-    await Promise.all(page.items.map((i) => storage.delete(i.key)));
-    cursor = page.cursor;
-  } while (cursor);
-}

@@ -8,6 +8,7 @@ import type { Logger } from "@airlock/shared/logger";
 import type { Queues } from "@airlock/shared/queue-client";
 import { hitRateLimit } from "@airlock/shared/rate-limit";
 import { redisKey } from "@airlock/shared/redis";
+import { queueScan } from "@airlock/shared/scan-queue";
 import type { TInitiateUpload, TListUploads, TSignUpload } from "@airlock/shared/schemas";
 import { quarantineKey, type SignedOperation, type StorageDriver, uploadKey } from "@airlock/shared/storage";
 import { checkContent, extensionMatchesMime, sanitizeFilename } from "@airlock/shared/uploads";
@@ -245,9 +246,9 @@ export async function confirmUpload(deps: UploadDeps, user: AuthenticatedUser, a
   return toAssetView(current);
 }
 
-export async function enqueueScan(deps: Pick<UploadDeps, "queues" | "log">, assetId: string): Promise<boolean> {
+export async function enqueueScan(deps: Pick<UploadDeps, "queues" | "log" | "env">, assetId: string): Promise<boolean> {
   try {
-    await deps.queues["asset-virus-scan"].add("scan", { assetId }, { jobId: assetId });
+    await queueScan(deps.queues, deps.env, assetId);
     return true;
   } catch (error) {
     deps.log.warn({ assetId, err: (error as Error).message }, "could not queue the scan; the reconciler will retry");

@@ -4,6 +4,7 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
+  DeleteBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -229,6 +230,17 @@ export class S3StorageDriver implements StorageDriver {
       }),
     );
   }
+}
+
+/** Empties and removes the bucket: for tests and their teardown only. */
+export async function destroyBucketForTests(driver: S3StorageDriver): Promise<void> {
+  let cursor: string | undefined;
+  do {
+    const page = await driver.list("", { cursor });
+    await Promise.all(page.items.map((item) => driver.delete(item.key)));
+    cursor = page.cursor;
+  } while (cursor);
+  await driver.client.send(new DeleteBucketCommand({ Bucket: driver.bucket })).catch(() => {});
 }
 
 function isNotFound(error: unknown): boolean {

@@ -1,0 +1,30 @@
+import { runCleanup } from "@airlock/shared/cleanup";
+import { publishEvent } from "@airlock/shared/events";
+import type { Registration } from "../registry.ts";
+
+/** `upload-cleanup`: the hourly schedule and on-demand runs from the admin API. */
+export const cleanupRegistration: Registration<"upload-cleanup"> = {
+  concurrency: () => 1,
+  async process(job, ctx) {
+    const { env } = ctx;
+    const report = await runCleanup(ctx, {
+      dryRun: job.data.dryRun,
+      trigger: job.data.trigger,
+      categories: job.data.categories,
+      olderThanHours: job.data.olderThanHours,
+      ages: { abandonedHours: env.CLEANUP_ABANDONED_HOURS, failedHours: env.CLEANUP_FAILED_HOURS, quarantinedHours: env.CLEANUP_QUARANTINED_HOURS },
+    });
+    await job.updateProgress({ runId: report.runId });
+    await publishEvent(ctx.redis, env.REDIS_PREFIX, {
+      type: "cleanup.completed",
+      runId: report.runId,
+      dryRun: report.dryRun,
+      bytesFreed: report.bytesFreed,
+      errors: report.errors.length,
+      at: new Date().toISOString(),
+    });
+    const log = report.errors.length ? ctx.log.warn.bind(ctx.log) : ctx.log.info.bind(ctx.log);
+    log({ runId: report.runId, counts: report.counts, bytesFreed: report.bytesFreed, errors: report.errors.length, ms: report.durationMs }, "cleanup run finished");
+    return "success";
+  },
+};

@@ -1,0 +1,180 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { quarantineKey } from "@airlock/shared/storage";
+import { queueScan } from "@airlock/shared/scan-queue";
+import { zipStored } from "@airlock/shared/scanner/testing/zip";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seedUploadedAsset, startTestWorker, waitForStatus } from "../test-worker.ts";
+import { reconcileRegistration } from "./reconcile.ts";
+
+const EICAR = Buffer.from("X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*");
+const terminal = ["CLEAN", "QUARANTINED", "FAILED"];
+
+describe("[SCAN][PIPELINE] against the real clamd", () => {
+  let worker: Awaited<ReturnType<typeof startTestWorker>>;
+  beforeAll(async () => {
+    worker = await startTestWorker();
+    await worker.ctx.scanner.health();
+  });
+  afterAll(async () => {
+    await worker.close();
+  });
+
+  it("a clean image ends CLEAN with a scan result and a WebP thumbnail", async () => {
+    const png = await sharp({ create: { width: 640, height: 480, channels: 3, background: "#3366cc" } }).png().toBuffer();
+    const asset = await seedUploadedAsset(worker.ctx, png, { filename: "photo.png", mime: "image/png" });
+    await queueScan(worker.ctx.queues, worker.ctx.env, asset.id);
+    const done = await waitForStatus(worker.ctx, asset.id, terminal);
+    expect(done.status).toBe("CLEAN");
+    expect(done.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const results = await worker.ctx.db.scanResult.findMany({ where: { assetId: asset.id } });
+    expect(results).toHaveLength(1);
+    expect(results[0]).toMatchObject({ engine: "clamav", verdict: "CLEAN" });
+    expect(results[0]?.signatureVersion).toMatch(/ClamAV/);
+    await expect.poll(async () => (await worker.ctx.db.asset.findUniqueOrThrow({ where: { id: asset.id } })).thumbnailKey, { timeout: 15_000 }).toBeTruthy();
+    const withThumb = await worker.ctx.db.asset.findUniqueOrThrow({ where: { id: asset.id } });
+    const thumb = await sharp(await readAll(await worker.ctx.storage.read(withThumb.thumbnailKey!))).metadata();
+    expect(thumb).toMatchObject({ format: "webp", width: worker.ctx.env.THUMBNAIL_SIZE });
+    const events = await worker.ctx.db.uploadEvent.findMany({ where: { assetId: asset.id } });
+    expect(events.map((e) => e.type)).toEqual(["SCANNED"]);
+    expect(events[0]).toMatchObject({ engine: "clamav" });
+  });
+
+  it.each([
+    ["plain", () => EICAR],
+    ["inside a zip", () => zipStored([{ name: "eicar.com", data: EICAR }])],
+    ["inside a zip inside a zip", () => zipStored([{ name: "inner.zip", data: zipStored([{ name: "eicar.com", data: EICAR }]) }])],
+  ])("EICAR %s ends QUARANTINED with its threat name, a security event, and no object left in uploads", async (_label, make) => {
+    const asset = await seedUploadedAsset(worker.ctx, make(), { filename: "sample.zip", mime: "application/zip" });
+    await queueScan(worker.ctx.queues, worker.ctx.env, asset.id);
+    const done = await waitForStatus(worker.ctx, asset.id, terminal);
+    expect(done.status).toBe("QUARANTINED");
+    expect(done.threats.join(" ")).toMatch(/Eicar-Test-Signature/);
+    expect(done.quarantinedAt).toBeInstanceOf(Date);
+    expect(await worker.ctx.storage.head(asset.storageKey)).toBeNull();
+    expect(await worker.ctx.storage.head(quarantineKey(asset.storageKey))).not.toBeNull();
+    const security = await worker.ctx.db.securityEvent.findMany({ where: { assetId: asset.id } });
+    expect(security).toHaveLength(1);
+    expect(security[0]).toMatchObject({ type: "malware_detected", severity: "CRITICAL" });
+    const events = await worker.ctx.db.uploadEvent.findMany({ where: { assetId: asset.id } });
+    expect(events.map((e) => e.type).sort()).toEqual(["QUARANTINED", "SCANNED"]);
+  });
+
+  it("a stream over clamd's limit ends QUARANTINED as unscannable, never clean", async () => {
+    const asset = await seedUploadedAsset(worker.ctx, Buffer.alloc(26 * 1024 * 1024, 7), { filename: "huge.bin" });
+    await queueScan(worker.ctx.queues, worker.ctx.env, asset.id);
+    const done = await waitForStatus(worker.ctx, asset.id, terminal);
+    expect(done).toMatchObject({ status: "QUARANTINED", failureCode: "unscannable" });
+    const security = await worker.ctx.db.securityEvent.findFirst({ where: { assetId: asset.id } });
+    expect(security?.type).toBe("unscannable_file");
+  });
+
+  it("a repeated job for a finished asset is a no-op", async () => {
+    const asset = await seedUploadedAsset(worker.ctx, Buffer.from("just text"), { filename: "a.txt", mime: "text/plain" });
+    await queueScan(worker.ctx.queues, worker.ctx.env, asset.id);
+    const done = await waitForStatus(worker.ctx, asset.id, terminal);
+    expect(done.status).toBe("CLEAN");
+    expect(await queueScan(worker.ctx.queues, worker.ctx.env, asset.id)).toBe("queued");
+    await expect.poll(async () => (await worker.ctx.queues["asset-virus-scan"].getJob(asset.id))?.getState(), { timeout: 10_000 }).toBe("completed");
+    const after = await worker.ctx.db.asset.findUniqueOrThrow({ where: { id: asset.id } });
+    expect(after.scannedAt).toEqual(done.scannedAt);
+    expect(await worker.ctx.db.scanResult.count({ where: { assetId: asset.id } })).toBe(1);
+    expect(await worker.ctx.db.uploadEvent.count({ where: { assetId: asset.id, type: "SCANNED" } })).toBe(1);
+  });
+
+  it("identical content is not rescanned: the verdict comes from the cache", async () => {
+    const bytes = Buffer.from(`cache me ${Date.now()}`);
+    const first = await seedUploadedAsset(worker.ctx, bytes, { filename: "c.txt", mime: "text/plain" });
+    await queueScan(worker.ctx.queues, worker.ctx.env, first.id);
+    const a = await waitForStatus(worker.ctx, first.id, terminal);
+    const second = await seedUploadedAsset(worker.ctx, bytes, { filename: "c.txt", mime: "text/plain" });
+    await worker.ctx.db.asset.update({ where: { id: second.id }, data: { sha256: a.sha256 } });
+    await queueScan(worker.ctx.queues, worker.ctx.env, second.id);
+    const b = await waitForStatus(worker.ctx, second.id, terminal);
+    expect(b.status).toBe("CLEAN");
+    const [firstResult] = await worker.ctx.db.scanResult.findMany({ where: { assetId: first.id } });
+    const [secondResult] = await worker.ctx.db.scanResult.findMany({ where: { assetId: second.id } });
+    expect(firstResult?.raw).toMatchObject({ cached: false });
+    expect(secondResult?.raw).toMatchObject({ cached: true });
+    expect(secondResult?.signatureVersion).toBe(firstResult?.signatureVersion);
+  });
+
+  it("the reconciler re-queues an asset stuck in UPLOADED (its scan was never queued)", async () => {
+    const asset = await seedUploadedAsset(worker.ctx, Buffer.from("forgotten"), { filename: "f.txt", mime: "text/plain" });
+    await worker.ctx.db.asset.update({ where: { id: asset.id }, data: { confirmedAt: new Date(Date.now() - 3600_000) } });
+    expect(await worker.ctx.queues["asset-virus-scan"].getJob(asset.id)).toBeUndefined();
+    const outcome = await reconcileRegistration.process({ data: {} } as never, worker.ctx, undefined);
+    expect(outcome).toBe("success");
+    expect((await waitForStatus(worker.ctx, asset.id, terminal)).status).toBe("CLEAN");
+  });
+});
+
+describe("[SCAN][FAIL-CLOSED]", () => {
+  it("clamd unreachable → retries with backoff, then FAILED scan_unavailable, never CLEAN", async () => {
+    const worker = await startTestWorker({ CLAMAV_PORT: "1", CLAMAV_SOCKET: "", SCAN_ATTEMPTS: "3", SCAN_BACKOFF_MS: "50" });
+    try {
+      const asset = await seedUploadedAsset(worker.ctx, Buffer.from("anything"), { filename: "a.txt", mime: "text/plain" });
+      await queueScan(worker.ctx.queues, worker.ctx.env, asset.id);
+      const done = await waitForStatus(worker.ctx, asset.id, ["CLEAN", "QUARANTINED", "FAILED"]);
+      expect(done).toMatchObject({ status: "FAILED", failureCode: "scan_unavailable" });
+      const results = await worker.ctx.db.scanResult.findMany({ where: { assetId: asset.id } });
+      expect(results.map((r) => r.verdict)).toEqual(["ERROR", "ERROR", "ERROR"]);
+      const job = await worker.ctx.queues["asset-virus-scan"].getJob(asset.id);
+      expect(job?.attemptsMade).toBe(3);
+    } finally {
+      await worker.close();
+    }
+  });
+});
+
+describe("[SCAN][CRASH]", () => {
+  it("a worker killed with SIGKILL mid-scan: another worker finishes the asset", async () => {
+    // The first worker scans through a proxy that never answers, so it is mid-scan when killed.
+    const net = await import("node:net");
+    const stall = net.createServer((socket) => socket.on("data", () => {}));
+    await new Promise<void>((r) => stall.listen(0, "127.0.0.1", r));
+    const stallPort = (stall.address() as { port: number }).port;
+    const helper = await startTestWorker({ WORKER_LOCK_DURATION_MS: "2000", WORKER_STALLED_INTERVAL_MS: "1000" });
+    await helper.runtime.close(); // only its context is used here: seed, queue, observe
+    const asset = await seedUploadedAsset(helper.ctx, Buffer.from("survive a crash"), { filename: "s.txt", mime: "text/plain" });
+    const main = fileURLToPath(new URL("../main.ts", import.meta.url));
+    const env = {
+      ...process.env,
+      DATA_DIR: helper.dataDir,
+      SCANNER_PROVIDER: "clamav",
+      CLAMAV_PORT: String(stallPort),
+      CLAMAV_SOCKET: "",
+      CLAMAV_TIMEOUT_MS: "600000",
+      WORKER_LOCK_DURATION_MS: "2000",
+      WORKER_STALLED_INTERVAL_MS: "1000",
+      LOG_LEVEL: "warn",
+    };
+    const doomed = spawn(process.execPath, ["--import", "tsx", main], { env, stdio: "ignore" });
+    try {
+      await queueScan(helper.ctx.queues, helper.ctx.env, asset.id);
+      await waitForStatus(helper.ctx, asset.id, ["SCANNING"], 20_000);
+      doomed.kill("SIGKILL");
+      await once(doomed, "exit");
+      const rescuer = await startTestWorker({ DATA_DIR: helper.dataDir, WORKER_LOCK_DURATION_MS: "2000", WORKER_STALLED_INTERVAL_MS: "1000" });
+      try {
+        const done = await waitForStatus(rescuer.ctx, asset.id, ["CLEAN", "QUARANTINED", "FAILED"], 30_000);
+        expect(done.status).toBe("CLEAN");
+      } finally {
+        await rescuer.ctx.queues["asset-virus-scan"].close();
+        await rescuer.close();
+      }
+    } finally {
+      doomed.kill("SIGKILL");
+      stall.close();
+      await helper.close();
+    }
+  });
+});
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

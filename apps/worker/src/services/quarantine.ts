@@ -1,0 +1,59 @@
+import type { Asset } from "@airlock/db";
+import { recordUploadEvent } from "@airlock/shared/analytics";
+import { publishEvent } from "@airlock/shared/events";
+import { quarantineKey } from "@airlock/shared/storage";
+import type { WorkerContext } from "../context.ts";
+
+/**
+ * Moves an infected or unscannable file out of the upload prefix (copy + delete, verified) into the
+ * quarantine prefix, for which no URL is ever signed, then records why. Safe to repeat: a retry after
+ * the move but before the database update finds the object already in quarantine.
+ */
+export async function quarantineAsset(
+  ctx: WorkerContext,
+  asset: Asset,
+  outcome: { threats: string[]; reason: "infected" | "unscannable"; detail?: string; engine: string; sha256: string | null; scanDurationMs: number },
+): Promise<boolean> {
+  const target = quarantineKey(asset.storageKey);
+  const source = await ctx.storage.head(asset.storageKey);
+  if (source) await ctx.storage.move(asset.storageKey, target);
+  else if (!(await ctx.storage.head(target))) throw new Error(`object of asset ${asset.id} is neither in uploads nor in quarantine`);
+
+  const now = new Date();
+  const moved = await ctx.db.asset.updateMany({
+    where: { id: asset.id, status: "SCANNING" },
+    data: {
+      status: "QUARANTINED",
+      threats: outcome.threats,
+      failureCode: outcome.reason === "unscannable" ? "unscannable" : null,
+      failureReason: outcome.reason === "unscannable" ? (outcome.detail ?? "the file could not be scanned") : null,
+      quarantinedAt: now,
+      scannedAt: now,
+      scanDurationMs: outcome.scanDurationMs,
+      sha256: outcome.sha256 ?? asset.sha256,
+    },
+  });
+  if (moved.count === 0) return false;
+  await ctx.db.securityEvent.create({
+    data: {
+      type: outcome.reason === "infected" ? "malware_detected" : "unscannable_file",
+      severity: outcome.reason === "infected" ? "CRITICAL" : "WARNING",
+      assetId: asset.id,
+      userId: asset.ownerId,
+      details: { threats: outcome.threats, engine: outcome.engine, sha256: outcome.sha256, filename: asset.originalName, detail: outcome.detail ?? null },
+    },
+  });
+  const base = { assetId: asset.id, userId: asset.ownerId, mime: asset.detectedMime ?? asset.declaredMime, size: asset.size };
+  await recordUploadEvent(ctx.db, { ...base, type: "SCANNED", durationMs: outcome.scanDurationMs, engine: outcome.engine });
+  await recordUploadEvent(ctx.db, { ...base, type: "QUARANTINED", reason: outcome.reason === "infected" ? outcome.threats.join(", ") : "unscannable" });
+  await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, {
+    type: "asset.status",
+    assetId: asset.id,
+    ownerId: asset.ownerId,
+    status: "QUARANTINED",
+    threats: outcome.threats,
+    at: now.toISOString(),
+  });
+  ctx.log.warn({ assetId: asset.id, threats: outcome.threats, reason: outcome.reason }, "file quarantined");
+  return true;
+}

@@ -1,0 +1,36 @@
+import type { Asset, PrismaClient, ScanVerdict as DbVerdict } from "@airlock/db";
+import type { ScanVerdict } from "@airlock/shared/scanner";
+
+const verdictOf: Record<Exclude<ScanVerdict["kind"], "pending">, DbVerdict> = {
+  clean: "CLEAN",
+  infected: "INFECTED",
+  unscannable: "UNSCANNABLE",
+  error: "ERROR",
+};
+
+/** The per-engine verdicts inside a verdict: a multi-engine result carries one per engine. */
+export function engineVerdicts(verdict: ScanVerdict): ScanVerdict[] {
+  const engines = (verdict.raw as { engines?: ScanVerdict[] } | undefined)?.engines;
+  return Array.isArray(engines) && engines.length > 0 ? engines : [verdict];
+}
+
+/** One ScanResult row per engine that answered (pending answers are not results). */
+export async function recordScanResults(db: PrismaClient, asset: Asset, verdict: ScanVerdict, durationMs: number): Promise<void> {
+  const rows = engineVerdicts(verdict)
+    .filter((v): v is Exclude<ScanVerdict, { kind: "pending" }> => v.kind !== "pending")
+    .map((v) => ({
+      assetId: asset.id,
+      engine: v.engine,
+      verdict: verdictOf[v.kind],
+      threats: v.kind === "infected" ? v.threats : [],
+      signatureVersion: "signatureVersion" in v ? (v.signatureVersion ?? null) : null,
+      durationMs: Math.round(durationMs),
+      // The engine's own answer stays in the logs; the row keeps what an operator needs to read.
+      raw: {
+        kind: v.kind,
+        reason: "reason" in v ? v.reason : null,
+        cached: (verdict.raw as { cached?: boolean } | undefined)?.cached === true,
+      },
+    }));
+  if (rows.length) await db.scanResult.createMany({ data: rows });
+}

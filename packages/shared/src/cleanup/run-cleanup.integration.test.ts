@@ -1,0 +1,149 @@
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Asset, AssetStatus } from "@airlock/db";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getDb } from "../db.ts";
+import { getEnv, parseEnv } from "../env.ts";
+import { quarantineKey, type StorageDriver, uploadKey } from "../storage/driver.ts";
+import { createStorage, destroyBucketForTests, S3StorageDriver } from "../storage/index.ts";
+import { DEFAULT_CLEANUP_AGES, runCleanup } from "./run-cleanup.ts";
+
+const HOUR = 3600_000;
+const db = getDb();
+
+const drivers = [
+  { name: "local", env: async () => ({ STORAGE_DRIVER: "local", DATA_DIR: await mkdtemp(join(tmpdir(), "airlock-cleanup-")) }) },
+  {
+    name: "s3",
+    env: async () => ({
+      STORAGE_DRIVER: "s3",
+      S3_ENDPOINT: process.env.TEST_S3_ENDPOINT ?? "http://127.0.0.1:7480",
+      S3_ACCESS_KEY_ID: process.env.TEST_S3_ACCESS_KEY ?? "airlock-test",
+      S3_SECRET_ACCESS_KEY: process.env.TEST_S3_SECRET_KEY ?? "airlock-test-secret",
+      // A bucket of its own: the orphan sweep must not see other suites' objects.
+      S3_BUCKET: `${getEnv().REDIS_PREFIX}-cleanup`,
+    }),
+  },
+] as const;
+
+describe.each(drivers)("[CLEANUP][$name]", (driver) => {
+  let storage: StorageDriver;
+  let overrides: Record<string, string>;
+  let ownerId: string;
+  beforeAll(async () => {
+    overrides = await driver.env();
+    storage = createStorage(parseEnv({ ...process.env, ...overrides }));
+    if (storage instanceof S3StorageDriver) await storage.ensureBucket(["http://localhost"]);
+    ownerId = (await db.user.create({ data: { email: `cleanup-${randomUUID()}@test.local` } })).id;
+  });
+  afterAll(async () => {
+    if (overrides.DATA_DIR) await rm(overrides.DATA_DIR, { recursive: true, force: true });
+    if (storage instanceof S3StorageDriver) await destroyBucketForTests(storage);
+  });
+
+  /** An asset in `status`, aged `ageHours` on the clock its category uses, with `bytes` stored. */
+  async function seed(status: AssetStatus, ageHours: number, bytes = 100): Promise<Asset> {
+    const id = randomUUID();
+    const key = uploadKey(ownerId, id, "f.bin");
+    const at = new Date(Date.now() - ageHours * HOUR);
+    if (bytes > 0) await storage.write(status === "QUARANTINED" ? quarantineKey(key) : key, Buffer.alloc(bytes, 1), "application/octet-stream");
+    const asset = await db.asset.create({
+      data: {
+        id,
+        ownerId,
+        originalName: "f.bin",
+        safeName: "f.bin",
+        storageKey: key,
+        declaredMime: "application/octet-stream",
+        declaredSize: BigInt(bytes),
+        size: BigInt(bytes),
+        status,
+        createdAt: at,
+        quarantinedAt: status === "QUARANTINED" ? at : null,
+      },
+    });
+    // updatedAt is set by Prisma on every write; age it explicitly for the FAILED category.
+    await db.$executeRaw`UPDATE "Asset" SET "updatedAt" = ${at} WHERE id = ${id}::uuid`;
+    return asset;
+  }
+  const statusOf = async (a: Asset) => (await db.asset.findUniqueOrThrow({ where: { id: a.id } })).status;
+
+  it("deletes each category exactly when due, counting the bytes it frees", async () => {
+    const { abandonedHours, failedHours, quarantinedHours } = DEFAULT_CLEANUP_AGES;
+    const due = [await seed("PENDING_UPLOAD", abandonedHours + 0.05, 100), await seed("FAILED", failedHours + 0.05, 200), await seed("QUARANTINED", quarantinedHours + 0.05, 300)];
+    const notYet = [await seed("PENDING_UPLOAD", abandonedHours - 0.05), await seed("FAILED", failedHours - 0.05), await seed("QUARANTINED", quarantinedHours - 0.05)];
+    const untouchable = [await seed("CLEAN", 10_000), await seed("UPLOADED", 10_000), await seed("SCANNING", 10_000)];
+
+    const report = await runCleanup({ db, storage }, { dryRun: false, trigger: "test", categories: ["abandoned", "failed", "quarantined"] });
+    expect(report.errors).toEqual([]);
+    expect(report.counts).toMatchObject({ abandoned: { count: 1, bytes: 100 }, failed: { count: 1, bytes: 200 }, quarantined: { count: 1, bytes: 300 } });
+    expect(report.bytesFreed).toBe(600);
+    for (const a of due) {
+      expect(await statusOf(a)).toBe("DELETED");
+      expect(await storage.head(a.status === "QUARANTINED" ? quarantineKey(a.storageKey) : a.storageKey)).toBeNull();
+      expect(await db.uploadEvent.count({ where: { assetId: a.id, type: "DELETED" } })).toBe(1);
+    }
+    for (const a of [...notYet, ...untouchable]) expect(await statusOf(a)).toBe(a.status);
+    const run = await db.cleanupRun.findUniqueOrThrow({ where: { id: report.runId } });
+    expect(run).toMatchObject({ dryRun: false, trigger: "test", bytesFreed: 600n });
+    expect(run.finishedAt).toBeInstanceOf(Date);
+  });
+
+  it("a dry run changes nothing and predicts the real run exactly", async () => {
+    const seeded = [await seed("PENDING_UPLOAD", 48, 10), await seed("FAILED", 24 * 8, 20), await seed("QUARANTINED", 24 * 31, 30)];
+    const categories = ["abandoned", "failed", "quarantined"] as const;
+    const dry = await runCleanup({ db, storage }, { dryRun: true, trigger: "test", categories });
+    for (const a of seeded) expect(await statusOf(a)).toBe(a.status);
+    expect(dry.bytesFreed).toBe(0);
+    const real = await runCleanup({ db, storage }, { dryRun: false, trigger: "test", categories });
+    expect(real.counts).toEqual(dry.counts);
+    expect(real.sample.map((s) => s.assetId).sort()).toEqual(dry.sample.map((s) => s.assetId).sort());
+    expect(real.bytesFreed).toBe(60);
+  });
+
+  it("records a storage error on one object and carries on with the rest", async () => {
+    const broken = await seed("FAILED", 24 * 8, 10);
+    const fine = await seed("FAILED", 24 * 8, 10);
+    const failing = new Proxy(storage, {
+      get(target, prop, receiver) {
+        if (prop === "delete") return async (key: string) => (key === broken.storageKey ? Promise.reject(new Error("injected: storage refused")) : target.delete(key));
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const report = await runCleanup({ db, storage: failing }, { dryRun: false, trigger: "test", categories: ["failed"] });
+    expect(report.errors).toEqual([{ category: "failed", assetId: broken.id, message: "injected: storage refused" }]);
+    expect(await statusOf(fine)).toBe("DELETED");
+    expect(await storage.head(fine.storageKey)).toBeNull();
+    // The broken one is claimed (DELETED) but its object remains: the orphan sweep removes it later.
+    expect(await storage.head(broken.storageKey)).not.toBeNull();
+    const sweep = await runCleanup({ db, storage }, { dryRun: false, trigger: "test", categories: ["orphans"], olderThanHours: 0 });
+    expect(sweep.sample.map((s) => s.key)).toContain(broken.storageKey);
+    expect(await storage.head(broken.storageKey)).toBeNull();
+  });
+
+  it("two concurrent runs delete each asset once", async () => {
+    const seeded = await Promise.all(Array.from({ length: 12 }, () => seed("FAILED", 24 * 8, 5)));
+    const [a, b] = await Promise.all([
+      runCleanup({ db, storage }, { dryRun: false, trigger: "test", categories: ["failed"], batchSize: 4 }),
+      runCleanup({ db, storage }, { dryRun: false, trigger: "test", categories: ["failed"], batchSize: 4 }),
+    ]);
+    expect(a.counts.failed.count + b.counts.failed.count).toBe(seeded.length);
+    expect(a.bytesFreed + b.bytesFreed).toBe(seeded.length * 5);
+    expect(await db.uploadEvent.count({ where: { assetId: { in: seeded.map((s) => s.id) }, type: "DELETED" } })).toBe(seeded.length);
+  });
+
+  it("sweeps orphan objects older than the abandoned age and leaves live ones", async () => {
+    const orphanKey = uploadKey(ownerId, randomUUID(), "orphan.bin");
+    await storage.write(orphanKey, Buffer.alloc(42, 1), "application/octet-stream");
+    const live = await seed("CLEAN", 1, 7);
+    const fresh = await runCleanup({ db, storage }, { dryRun: false, trigger: "test", categories: ["orphans"] });
+    expect(fresh.sample.map((s) => s.key)).not.toContain(orphanKey);
+    const sweep = await runCleanup({ db, storage }, { dryRun: false, trigger: "test", categories: ["orphans"], olderThanHours: 0 });
+    expect(sweep.sample).toContainEqual({ category: "orphans", key: orphanKey, bytes: 42, assetId: undefined });
+    expect(await storage.head(orphanKey)).toBeNull();
+    expect(await storage.head(live.storageKey)).not.toBeNull();
+  });
+});

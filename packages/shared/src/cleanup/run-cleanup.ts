@@ -1,0 +1,203 @@
+import type { Asset, AssetStatus, Prisma, PrismaClient } from "@airlock/db";
+import type { Logger } from "pino";
+import { recordUploadEvent } from "../analytics/events.ts";
+import { QUARANTINE_PREFIX, quarantineKey, SIGNABLE_PREFIX, type StorageDriver } from "../storage/driver.ts";
+
+/**
+ * Reclaims what the airlock no longer needs (DESIGN §4): abandoned uploads (PENDING_UPLOAD, their
+ * multipart uploads aborted), old FAILED and old QUARANTINED assets, and orphan objects with no live
+ * asset. Rows stay as DELETED for the audit trail.
+ *
+ * Safe anywhere, any time: each asset is claimed with a guarded update (status = expected) before its
+ * objects are touched, so two concurrent runs delete each object once; an error on one item is
+ * recorded and the run goes on; a dry run walks exactly the same path without claiming or deleting.
+ */
+export const CLEANUP_CATEGORIES = ["abandoned", "failed", "quarantined", "orphans"] as const;
+export type CleanupCategory = (typeof CLEANUP_CATEGORIES)[number];
+
+export interface CleanupAges {
+  abandonedHours: number;
+  failedHours: number;
+  quarantinedHours: number;
+}
+export const DEFAULT_CLEANUP_AGES: CleanupAges = { abandonedHours: 24, failedHours: 7 * 24, quarantinedHours: 30 * 24 };
+
+export interface CleanupOptions {
+  dryRun: boolean;
+  trigger: string;
+  categories?: readonly CleanupCategory[];
+  /** Overrides every category's age (hours). */
+  olderThanHours?: number;
+  ages?: CleanupAges;
+  now?: Date;
+  batchSize?: number;
+  /** How many items a dry run lists as a sample. */
+  sampleSize?: number;
+}
+
+export interface CleanupDeps {
+  db: PrismaClient;
+  storage: StorageDriver;
+  log?: Pick<Logger, "warn" | "info">;
+}
+
+export interface CategoryTotals {
+  count: number;
+  bytes: number;
+}
+export interface CleanupReport {
+  runId: string;
+  dryRun: boolean;
+  counts: Record<CleanupCategory, CategoryTotals>;
+  bytesFreed: number;
+  errors: Array<{ category: CleanupCategory; assetId?: string; key?: string; message: string }>;
+  sample: Array<{ category: CleanupCategory; assetId?: string; key: string; bytes: number }>;
+  durationMs: number;
+}
+
+const statusOf: Record<Exclude<CleanupCategory, "orphans">, AssetStatus> = {
+  abandoned: "PENDING_UPLOAD",
+  failed: "FAILED",
+  quarantined: "QUARANTINED",
+};
+
+export async function runCleanup(deps: CleanupDeps, options: CleanupOptions): Promise<CleanupReport> {
+  const started = Date.now();
+  const now = options.now ?? new Date();
+  const ages = options.ages ?? DEFAULT_CLEANUP_AGES;
+  const categories = options.categories?.length ? options.categories : CLEANUP_CATEGORIES;
+  const batchSize = options.batchSize ?? 500;
+  const sampleSize = options.sampleSize ?? 20;
+  const run = await deps.db.cleanupRun.create({ data: { dryRun: options.dryRun, trigger: options.trigger } });
+  const report: CleanupReport = {
+    runId: run.id,
+    dryRun: options.dryRun,
+    counts: { abandoned: { count: 0, bytes: 0 }, failed: { count: 0, bytes: 0 }, quarantined: { count: 0, bytes: 0 }, orphans: { count: 0, bytes: 0 } },
+    bytesFreed: 0,
+    errors: [],
+    sample: [],
+    durationMs: 0,
+  };
+  const cutoff = (hours: number) => new Date(now.getTime() - (options.olderThanHours ?? hours) * 3600_000);
+  const note = (category: CleanupCategory, key: string, bytes: number, assetId?: string) => {
+    report.counts[category].count++;
+    report.counts[category].bytes += bytes;
+    if (!options.dryRun) report.bytesFreed += bytes;
+    if (report.sample.length < sampleSize) report.sample.push({ category, assetId, key, bytes });
+  };
+
+  for (const category of categories) {
+    if (category === "orphans") {
+      await sweepOrphans(deps, options.dryRun, cutoff(ages.abandonedHours), note, report);
+      continue;
+    }
+    const where: Prisma.AssetWhereInput =
+      category === "abandoned"
+        ? { status: "PENDING_UPLOAD", createdAt: { lt: cutoff(ages.abandonedHours) } }
+        : category === "failed"
+          ? { status: "FAILED", updatedAt: { lt: cutoff(ages.failedHours) } }
+          : { status: "QUARANTINED", quarantinedAt: { lt: cutoff(ages.quarantinedHours) } };
+    let cursor: string | undefined;
+    for (;;) {
+      const batch = await deps.db.asset.findMany({
+        where: cursor ? { AND: [where, { id: { gt: cursor } }] } : where,
+        orderBy: { id: "asc" },
+        take: batchSize,
+      });
+      for (const asset of batch) {
+        try {
+          const bytes = await reclaimAsset(deps, asset, statusOf[category], options.dryRun, now);
+          if (bytes !== null) note(category, keyOf(asset), bytes, asset.id);
+        } catch (error) {
+          report.errors.push({ category, assetId: asset.id, message: (error as Error).message });
+        }
+      }
+      if (batch.length < batchSize) break;
+      cursor = batch.at(-1)?.id;
+    }
+  }
+
+  report.durationMs = Date.now() - started;
+  await deps.db.cleanupRun.update({
+    where: { id: run.id },
+    data: {
+      counts: { ...report.counts, sample: report.sample } as unknown as Prisma.InputJsonValue,
+      bytesFreed: BigInt(report.bytesFreed),
+      errors: report.errors as unknown as Prisma.InputJsonValue,
+      finishedAt: new Date(),
+    },
+  });
+  return report;
+}
+
+function keyOf(asset: Asset): string {
+  return asset.status === "QUARANTINED" ? quarantineKey(asset.storageKey) : asset.storageKey;
+}
+
+/**
+ * Claims the asset (status → DELETED, guarded) and removes its objects. Returns the bytes it freed
+ * (or would free), or null when another run claimed it first.
+ */
+async function reclaimAsset(deps: CleanupDeps, asset: Asset, expected: AssetStatus, dryRun: boolean, now: Date): Promise<number | null> {
+  const keys = [keyOf(asset), ...(asset.thumbnailKey ? [asset.thumbnailKey] : [])];
+  const sizes = await Promise.all(keys.map(async (key) => (await deps.storage.head(key))?.size ?? 0));
+  // Parts of an unfinished multipart upload occupy storage too.
+  const parts = asset.uploadId && asset.status === "PENDING_UPLOAD" ? await deps.storage.listParts(asset.storageKey, asset.uploadId).catch(() => []) : [];
+  const bytes = [...sizes, ...parts.map((p) => p.size)].reduce((a, b) => a + b, 0);
+  if (dryRun) return bytes;
+  const claimed = await deps.db.asset.updateMany({ where: { id: asset.id, status: expected }, data: { status: "DELETED", deletedAt: now } });
+  if (claimed.count === 0) return null;
+  if (asset.uploadId) await deps.storage.abortMultipart(asset.storageKey, asset.uploadId);
+  for (const key of keys) await deps.storage.delete(key);
+  await recordUploadEvent(deps.db, {
+    type: "DELETED",
+    assetId: asset.id,
+    userId: asset.ownerId,
+    mime: asset.detectedMime ?? asset.declaredMime,
+    size: asset.size,
+    reason: `cleanup:${expected.toLowerCase()}`,
+  });
+  return bytes;
+}
+
+/**
+ * Objects under uploads/ or quarantine/ whose asset is gone or DELETED (an object written after its
+ * upload was abandoned, a delete that failed earlier), older than the abandoned age so an upload in
+ * flight is never touched.
+ */
+async function sweepOrphans(
+  deps: CleanupDeps,
+  dryRun: boolean,
+  olderThan: Date,
+  note: (category: CleanupCategory, key: string, bytes: number) => void,
+  report: CleanupReport,
+) {
+  for (const prefix of [SIGNABLE_PREFIX, QUARANTINE_PREFIX]) {
+    let cursor: string | undefined;
+    do {
+      const page = await deps.storage.list(prefix, { cursor, limit: 1000 });
+      cursor = page.cursor;
+      const candidates = page.items.filter((item) => item.lastModified < olderThan);
+      const ids = candidates.map((item) => assetIdOf(item.key)).filter((id): id is string => id !== null);
+      const live = new Set(
+        (await deps.db.asset.findMany({ where: { id: { in: ids }, status: { not: "DELETED" } }, select: { id: true } })).map((a) => a.id),
+      );
+      for (const item of candidates) {
+        const id = assetIdOf(item.key);
+        if (id && live.has(id)) continue;
+        try {
+          if (!dryRun) await deps.storage.delete(item.key);
+          note("orphans", item.key, item.size);
+        } catch (error) {
+          report.errors.push({ category: "orphans", key: item.key, message: (error as Error).message });
+        }
+      }
+    } while (cursor);
+  }
+}
+
+/** `uploads/{ownerId}/{assetId}/{name}` → assetId (null when the key has another shape). */
+function assetIdOf(key: string): string | null {
+  const id = key.split("/")[2] ?? "";
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id) ? id : null;
+}
