@@ -65,7 +65,8 @@ export default async function globalSetup(): Promise<void> {
     REDIS_PREFIX: redisPrefix,
     DATA_DIR: dataDir,
     STORAGE_DRIVER: "local",
-    SCANNER_PROVIDER: "mock",
+    // The real engine, as in production: scripts/services.sh starts clamd with the test signatures.
+    SCANNER_PROVIDER: "clamav",
     NO_COLOR: "1",
   };
 
@@ -77,14 +78,9 @@ export default async function globalSetup(): Promise<void> {
 
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  // When the worker exists: startProcess("worker", [TSX, "apps/worker/src/main.ts"], env);
-  const api = startProcess("api", [TSX, "apps/api/src/main.ts"], {
-    ...env,
-    HOST: "127.0.0.1",
-    PORT: String(port),
-    PUBLIC_URL: baseUrl,
-    ADMIN_DIST_DIR: ADMIN_DIST_DIR,
-  });
+  const serviceEnv = { ...env, HOST: "127.0.0.1", PORT: String(port), PUBLIC_URL: baseUrl, ADMIN_DIST_DIR: ADMIN_DIST_DIR };
+  startProcess("worker", [TSX, "apps/worker/src/main.ts"], serviceEnv);
+  const api = startProcess("api", [TSX, "apps/api/src/main.ts"], serviceEnv);
   await step(`API healthy at ${baseUrl}`, () => waitForHealth(api, baseUrl));
 
   publishStack({

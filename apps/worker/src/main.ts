@@ -5,9 +5,9 @@ import { closeQueues, createQueues } from "@airlock/shared/queue-client";
 import { createRedis } from "@airlock/shared/redis";
 import { createScanner } from "@airlock/shared/scanner";
 import { createStorage } from "@airlock/shared/storage";
-import { scheduleJobs } from "./schedules.ts";
 import { registry } from "./registry.ts";
 import { startWorkers } from "./runtime.ts";
+import { scheduleJobs } from "./schedules.ts";
 
 const env = getEnv();
 const log = createLogger({ name: "worker", level: env.LOG_LEVEL });

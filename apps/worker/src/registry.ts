@@ -10,7 +10,11 @@ import { thumbnailRegistration } from "./processors/thumbnail.ts";
 export type JobOutcome = "success" | "skipped" | "rescheduled";
 
 /** `token` is the job lock's token, needed to move the job (e.g. to delayed, to poll an engine later). */
-export type Processor<Q extends QueueName> = (job: Job<ParsedJobOf<Q>>, ctx: WorkerContext, token: string | undefined) => Promise<JobOutcome>;
+export type Processor<Q extends QueueName> = (
+  job: Job<ParsedJobOf<Q>>,
+  ctx: WorkerContext,
+  token: string | undefined,
+) => Promise<JobOutcome>;
 
 export interface Registration<Q extends QueueName> {
   process: Processor<Q>;

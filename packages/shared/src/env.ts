@@ -104,8 +104,14 @@ export const ZEnv = z
     RECONCILE_AFTER_SECONDS: z.coerce.number().int().min(1).default(300),
     /** Cleanup ages: unfinished uploads, FAILED and QUARANTINED assets older than these are deleted. */
     CLEANUP_ABANDONED_HOURS: z.coerce.number().positive().default(24),
-    CLEANUP_FAILED_HOURS: z.coerce.number().positive().default(7 * 24),
-    CLEANUP_QUARANTINED_HOURS: z.coerce.number().positive().default(30 * 24),
+    CLEANUP_FAILED_HOURS: z.coerce
+      .number()
+      .positive()
+      .default(7 * 24),
+    CLEANUP_QUARANTINED_HOURS: z.coerce
+      .number()
+      .positive()
+      .default(30 * 24),
     /** Longest side of image thumbnails, in pixels. */
     THUMBNAIL_SIZE: z.coerce.number().int().min(16).max(2048).default(320),
 

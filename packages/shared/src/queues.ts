@@ -20,7 +20,10 @@ const ZAssetJob = z.object({ assetId: z.uuid() }).strict();
 const ZScanJob = z
   .object({
     assetId: z.uuid(),
-    pending: z.object({ ref: z.string().min(1).max(4096), since: z.number().int() }).strict().optional(),
+    pending: z
+      .object({ ref: z.string().min(1).max(4096), since: z.number().int() })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -6,7 +6,11 @@ import type { Queues } from "./queue-client.ts";
  * the reconciler never queue it twice. A finished job of an earlier round (kept for inspection) is
  * removed first, otherwise BullMQ would silently ignore the new one.
  */
-export async function queueScan(queues: Queues, env: Pick<Env, "SCAN_ATTEMPTS" | "SCAN_BACKOFF_MS">, assetId: string): Promise<"queued" | "already-queued"> {
+export async function queueScan(
+  queues: Queues,
+  env: Pick<Env, "SCAN_ATTEMPTS" | "SCAN_BACKOFF_MS">,
+  assetId: string,
+): Promise<"queued" | "already-queued"> {
   const queue = queues["asset-virus-scan"];
   const existing = await queue.getJob(assetId);
   if (existing) {

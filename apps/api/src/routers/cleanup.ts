@@ -7,7 +7,11 @@ const ZCleanupRequest = z
   .object({
     categories: z.array(z.enum(CLEANUP_CATEGORIES)).min(1).optional(),
     /** Overrides the configured ages (hours) for this run. */
-    olderThanHours: z.number().positive().max(24 * 3650).optional(),
+    olderThanHours: z
+      .number()
+      .positive()
+      .max(24 * 3650)
+      .optional(),
   })
   .strict();
 
@@ -19,7 +23,11 @@ export const cleanupRouter = {
       trigger: "admin",
       categories: input.categories,
       olderThanHours: input.olderThanHours,
-      ages: { abandonedHours: ctx.env.CLEANUP_ABANDONED_HOURS, failedHours: ctx.env.CLEANUP_FAILED_HOURS, quarantinedHours: ctx.env.CLEANUP_QUARANTINED_HOURS },
+      ages: {
+        abandonedHours: ctx.env.CLEANUP_ABANDONED_HOURS,
+        failedHours: ctx.env.CLEANUP_FAILED_HOURS,
+        quarantinedHours: ctx.env.CLEANUP_QUARANTINED_HOURS,
+      },
     }),
   ),
   /** A real run happens in the worker; the answer is the job id, the result lands in `history`. */
@@ -28,8 +36,10 @@ export const cleanupRouter = {
     ctx.log.info({ jobId: job.id, by: ctx.user.id }, "cleanup run requested");
     return { jobId: job.id ?? null };
   }),
-  history: adminProcedure.input(z.object({ limit: z.number().int().min(1).max(100).default(20) }).strict()).query(async ({ ctx, input }) => {
-    const runs = await ctx.db.cleanupRun.findMany({ orderBy: { startedAt: "desc" }, take: input.limit });
-    return runs.map((r) => ({ ...r, bytesFreed: Number(r.bytesFreed) }));
-  }),
+  history: adminProcedure
+    .input(z.object({ limit: z.number().int().min(1).max(100).default(20) }).strict())
+    .query(async ({ ctx, input }) => {
+      const runs = await ctx.db.cleanupRun.findMany({ orderBy: { startedAt: "desc" }, take: input.limit });
+      return runs.map((r) => ({ ...r, bytesFreed: Number(r.bytesFreed) }));
+    }),
 } satisfies TRPCRouterRecord;

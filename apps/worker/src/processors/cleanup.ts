@@ -12,7 +12,11 @@ export const cleanupRegistration: Registration<"upload-cleanup"> = {
       trigger: job.data.trigger,
       categories: job.data.categories,
       olderThanHours: job.data.olderThanHours,
-      ages: { abandonedHours: env.CLEANUP_ABANDONED_HOURS, failedHours: env.CLEANUP_FAILED_HOURS, quarantinedHours: env.CLEANUP_QUARANTINED_HOURS },
+      ages: {
+        abandonedHours: env.CLEANUP_ABANDONED_HOURS,
+        failedHours: env.CLEANUP_FAILED_HOURS,
+        quarantinedHours: env.CLEANUP_QUARANTINED_HOURS,
+      },
     });
     await job.updateProgress({ runId: report.runId });
     await publishEvent(ctx.redis, env.REDIS_PREFIX, {
@@ -24,7 +28,10 @@ export const cleanupRegistration: Registration<"upload-cleanup"> = {
       at: new Date().toISOString(),
     });
     const log = report.errors.length ? ctx.log.warn.bind(ctx.log) : ctx.log.info.bind(ctx.log);
-    log({ runId: report.runId, counts: report.counts, bytesFreed: report.bytesFreed, errors: report.errors.length, ms: report.durationMs }, "cleanup run finished");
+    log(
+      { runId: report.runId, counts: report.counts, bytesFreed: report.bytesFreed, errors: report.errors.length, ms: report.durationMs },
+      "cleanup run finished",
+    );
     return "success";
   },
 };

@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { quarantineKey } from "@airlock/shared/storage";
 import { queueScan } from "@airlock/shared/scan-queue";
-import { zipStored } from "@airlock/shared/scanner/testing/zip";
+import { storedZip } from "@airlock/shared/scanner/testing/zip";
+import { quarantineKey } from "@airlock/shared/storage";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedUploadedAsset, startTestWorker, waitForStatus } from "../test-worker.ts";
@@ -23,7 +23,9 @@ describe("[SCAN][PIPELINE] against the real clamd", () => {
   });
 
   it("a clean image ends CLEAN with a scan result and a WebP thumbnail", async () => {
-    const png = await sharp({ create: { width: 640, height: 480, channels: 3, background: "#3366cc" } }).png().toBuffer();
+    const png = await sharp({ create: { width: 640, height: 480, channels: 3, background: "#3366cc" } })
+      .png()
+      .toBuffer();
     const asset = await seedUploadedAsset(worker.ctx, png, { filename: "photo.png", mime: "image/png" });
     await queueScan(worker.ctx.queues, worker.ctx.env, asset.id);
     const done = await waitForStatus(worker.ctx, asset.id, terminal);
@@ -33,7 +35,9 @@ describe("[SCAN][PIPELINE] against the real clamd", () => {
     expect(results).toHaveLength(1);
     expect(results[0]).toMatchObject({ engine: "clamav", verdict: "CLEAN" });
     expect(results[0]?.signatureVersion).toMatch(/ClamAV/);
-    await expect.poll(async () => (await worker.ctx.db.asset.findUniqueOrThrow({ where: { id: asset.id } })).thumbnailKey, { timeout: 15_000 }).toBeTruthy();
+    await expect
+      .poll(async () => (await worker.ctx.db.asset.findUniqueOrThrow({ where: { id: asset.id } })).thumbnailKey, { timeout: 15_000 })
+      .toBeTruthy();
     const withThumb = await worker.ctx.db.asset.findUniqueOrThrow({ where: { id: asset.id } });
     const thumb = await sharp(await readAll(await worker.ctx.storage.read(withThumb.thumbnailKey!))).metadata();
     expect(thumb).toMatchObject({ format: "webp", width: worker.ctx.env.THUMBNAIL_SIZE });
@@ -44,8 +48,8 @@ describe("[SCAN][PIPELINE] against the real clamd", () => {
 
   it.each([
     ["plain", () => EICAR],
-    ["inside a zip", () => zipStored([{ name: "eicar.com", data: EICAR }])],
-    ["inside a zip inside a zip", () => zipStored([{ name: "inner.zip", data: zipStored([{ name: "eicar.com", data: EICAR }]) }])],
+    ["inside a zip", () => storedZip([{ name: "eicar.com", data: EICAR }])],
+    ["inside a zip inside a zip", () => storedZip([{ name: "inner.zip", data: storedZip([{ name: "eicar.com", data: EICAR }]) }])],
   ])("EICAR %s ends QUARANTINED with its threat name, a security event, and no object left in uploads", async (_label, make) => {
     const asset = await seedUploadedAsset(worker.ctx, make(), { filename: "sample.zip", mime: "application/zip" });
     await queueScan(worker.ctx.queues, worker.ctx.env, asset.id);
@@ -77,7 +81,9 @@ describe("[SCAN][PIPELINE] against the real clamd", () => {
     const done = await waitForStatus(worker.ctx, asset.id, terminal);
     expect(done.status).toBe("CLEAN");
     expect(await queueScan(worker.ctx.queues, worker.ctx.env, asset.id)).toBe("queued");
-    await expect.poll(async () => (await worker.ctx.queues["asset-virus-scan"].getJob(asset.id))?.getState(), { timeout: 10_000 }).toBe("completed");
+    await expect
+      .poll(async () => (await worker.ctx.queues["asset-virus-scan"].getJob(asset.id))?.getState(), { timeout: 10_000 })
+      .toBe("completed");
     const after = await worker.ctx.db.asset.findUniqueOrThrow({ where: { id: asset.id } });
     expect(after.scannedAt).toEqual(done.scannedAt);
     expect(await worker.ctx.db.scanResult.count({ where: { assetId: asset.id } })).toBe(1);
@@ -121,8 +127,9 @@ describe("[SCAN][FAIL-CLOSED]", () => {
       expect(done).toMatchObject({ status: "FAILED", failureCode: "scan_unavailable" });
       const results = await worker.ctx.db.scanResult.findMany({ where: { assetId: asset.id } });
       expect(results.map((r) => r.verdict)).toEqual(["ERROR", "ERROR", "ERROR"]);
-      const job = await worker.ctx.queues["asset-virus-scan"].getJob(asset.id);
-      expect(job?.attemptsMade).toBe(3);
+      // The asset fails before BullMQ records the last attempt: wait for the job to settle.
+      await expect.poll(async () => (await worker.ctx.queues["asset-virus-scan"].getJob(asset.id))?.getState()).toBe("failed");
+      expect((await worker.ctx.queues["asset-virus-scan"].getJob(asset.id))?.attemptsMade).toBe(3);
     } finally {
       await worker.close();
     }
@@ -157,7 +164,11 @@ describe("[SCAN][CRASH]", () => {
       await waitForStatus(helper.ctx, asset.id, ["SCANNING"], 20_000);
       doomed.kill("SIGKILL");
       await once(doomed, "exit");
-      const rescuer = await startTestWorker({ DATA_DIR: helper.dataDir, WORKER_LOCK_DURATION_MS: "2000", WORKER_STALLED_INTERVAL_MS: "1000" });
+      const rescuer = await startTestWorker({
+        DATA_DIR: helper.dataDir,
+        WORKER_LOCK_DURATION_MS: "2000",
+        WORKER_STALLED_INTERVAL_MS: "1000",
+      });
       try {
         const done = await waitForStatus(rescuer.ctx, asset.id, ["CLEAN", "QUARANTINED", "FAILED"], 30_000);
         expect(done.status).toBe("CLEAN");

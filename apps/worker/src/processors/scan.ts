@@ -34,7 +34,12 @@ export const scanRegistration: Registration<"asset-virus-scan"> = {
 
     const started = performance.now();
     const { verdict, sha256 } = await runScanner(ctx, asset, meta, pending?.ref).catch((error: unknown) => ({
-      verdict: { kind: "error", engine: ctx.scanner.name, reason: (error as Error).message ?? String(error), retryable: true } as ScanVerdict,
+      verdict: {
+        kind: "error",
+        engine: ctx.scanner.name,
+        reason: (error as Error).message ?? String(error),
+        retryable: true,
+      } as ScanVerdict,
       sha256: asset.sha256,
     }));
     const engineMs = performance.now() - started;
@@ -90,7 +95,13 @@ async function claim(ctx: WorkerContext, assetId: string): Promise<Asset | null>
   const asset = await ctx.db.asset.findUnique({ where: { id: assetId } });
   if (!asset || asset.status !== "SCANNING") return null;
   if (moved.count === 1) {
-    await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, { type: "asset.status", assetId, ownerId: asset.ownerId, status: "SCANNING", at: new Date().toISOString() });
+    await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, {
+      type: "asset.status",
+      assetId,
+      ownerId: asset.ownerId,
+      status: "SCANNING",
+      at: new Date().toISOString(),
+    });
   } else {
     await ctx.db.asset.updateMany({ where: { id: assetId, status: "SCANNING" }, data: { scanAttempts: { increment: 1 } } });
   }
@@ -101,7 +112,12 @@ async function claim(ctx: WorkerContext, assetId: string): Promise<Asset | null>
  * Streams the object through the engine (never buffered whole), hashing it on the way; a verdict
  * for the same bytes and engine version comes from the cache instead.
  */
-async function runScanner(ctx: WorkerContext, asset: Asset, meta: ScanMeta, pendingRef: string | undefined): Promise<{ verdict: ScanVerdict; sha256: string | null }> {
+async function runScanner(
+  ctx: WorkerContext,
+  asset: Asset,
+  meta: ScanMeta,
+  pendingRef: string | undefined,
+): Promise<{ verdict: ScanVerdict; sha256: string | null }> {
   if (pendingRef && ctx.scanner.poll) return { verdict: await ctx.scanner.poll(pendingRef, meta), sha256: asset.sha256 };
   const version = await ctx.scanner.version();
   if (asset.sha256) {
@@ -140,7 +156,13 @@ async function markClean(ctx: WorkerContext, asset: Asset, outcome: { sha256: st
     durationMs: outcome.scanDurationMs,
     engine: outcome.engine,
   });
-  await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, { type: "asset.status", assetId: asset.id, ownerId: asset.ownerId, status: "CLEAN", at: now.toISOString() });
+  await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, {
+    type: "asset.status",
+    assetId: asset.id,
+    ownerId: asset.ownerId,
+    status: "CLEAN",
+    at: now.toISOString(),
+  });
   // Follow-ups of a clean file, queued from this one place.
   if ((asset.detectedMime ?? "").startsWith("image/")) {
     await ctx.queues["asset-thumbnail"].add("thumbnail", { assetId: asset.id }, { jobId: asset.id });
@@ -154,7 +176,13 @@ async function failScan(ctx: WorkerContext, asset: Asset, reason: string) {
     data: { status: "FAILED", failureCode: "scan_unavailable", failureReason: `no scanner verdict: ${reason}`.slice(0, 1000) },
   });
   if (moved.count === 0) return;
-  await recordUploadEvent(ctx.db, { type: "FAILED", assetId: asset.id, userId: asset.ownerId, mime: asset.detectedMime ?? asset.declaredMime, reason: "scan_unavailable" });
+  await recordUploadEvent(ctx.db, {
+    type: "FAILED",
+    assetId: asset.id,
+    userId: asset.ownerId,
+    mime: asset.detectedMime ?? asset.declaredMime,
+    reason: "scan_unavailable",
+  });
   await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, {
     type: "asset.status",
     assetId: asset.id,

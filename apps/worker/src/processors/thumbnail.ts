@@ -34,12 +34,20 @@ export const thumbnailRegistration: Registration<"asset-thumbnail"> = {
     const webp = await source.pipe(transformer).toBuffer();
     const key = `${THUMBNAIL_PREFIX}${asset.ownerId}/${asset.id}.webp`;
     await ctx.storage.write(key, webp, "image/webp");
-    const updated = await ctx.db.asset.updateMany({ where: { id: asset.id, status: "CLEAN", thumbnailKey: null }, data: { thumbnailKey: key } });
+    const updated = await ctx.db.asset.updateMany({
+      where: { id: asset.id, status: "CLEAN", thumbnailKey: null },
+      data: { thumbnailKey: key },
+    });
     if (updated.count === 0) {
       await ctx.storage.delete(key);
       return "skipped";
     }
-    await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, { type: "asset.thumbnail", assetId: asset.id, ownerId: asset.ownerId, at: new Date().toISOString() });
+    await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, {
+      type: "asset.thumbnail",
+      assetId: asset.id,
+      ownerId: asset.ownerId,
+      at: new Date().toISOString(),
+    });
     return "success";
   },
 };

@@ -12,7 +12,14 @@ import type { WorkerContext } from "../context.ts";
 export async function quarantineAsset(
   ctx: WorkerContext,
   asset: Asset,
-  outcome: { threats: string[]; reason: "infected" | "unscannable"; detail?: string; engine: string; sha256: string | null; scanDurationMs: number },
+  outcome: {
+    threats: string[];
+    reason: "infected" | "unscannable";
+    detail?: string;
+    engine: string;
+    sha256: string | null;
+    scanDurationMs: number;
+  },
 ): Promise<boolean> {
   const target = quarantineKey(asset.storageKey);
   const source = await ctx.storage.head(asset.storageKey);
@@ -40,12 +47,22 @@ export async function quarantineAsset(
       severity: outcome.reason === "infected" ? "CRITICAL" : "WARNING",
       assetId: asset.id,
       userId: asset.ownerId,
-      details: { threats: outcome.threats, engine: outcome.engine, sha256: outcome.sha256, filename: asset.originalName, detail: outcome.detail ?? null },
+      details: {
+        threats: outcome.threats,
+        engine: outcome.engine,
+        sha256: outcome.sha256,
+        filename: asset.originalName,
+        detail: outcome.detail ?? null,
+      },
     },
   });
   const base = { assetId: asset.id, userId: asset.ownerId, mime: asset.detectedMime ?? asset.declaredMime, size: asset.size };
   await recordUploadEvent(ctx.db, { ...base, type: "SCANNED", durationMs: outcome.scanDurationMs, engine: outcome.engine });
-  await recordUploadEvent(ctx.db, { ...base, type: "QUARANTINED", reason: outcome.reason === "infected" ? outcome.threats.join(", ") : "unscannable" });
+  await recordUploadEvent(ctx.db, {
+    ...base,
+    type: "QUARANTINED",
+    reason: outcome.reason === "infected" ? outcome.threats.join(", ") : "unscannable",
+  });
   await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, {
     type: "asset.status",
     assetId: asset.id,

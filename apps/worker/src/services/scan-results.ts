@@ -1,4 +1,4 @@
-import type { Asset, PrismaClient, ScanVerdict as DbVerdict } from "@airlock/db";
+import type { Asset, ScanVerdict as DbVerdict, PrismaClient } from "@airlock/db";
 import type { ScanVerdict } from "@airlock/shared/scanner";
 
 const verdictOf: Record<Exclude<ScanVerdict["kind"], "pending">, DbVerdict> = {

@@ -48,7 +48,8 @@ describe.each(drivers)("[CLEANUP][$name]", (driver) => {
     const id = randomUUID();
     const key = uploadKey(ownerId, id, "f.bin");
     const at = new Date(Date.now() - ageHours * HOUR);
-    if (bytes > 0) await storage.write(status === "QUARANTINED" ? quarantineKey(key) : key, Buffer.alloc(bytes, 1), "application/octet-stream");
+    if (bytes > 0)
+      await storage.write(status === "QUARANTINED" ? quarantineKey(key) : key, Buffer.alloc(bytes, 1), "application/octet-stream");
     const asset = await db.asset.create({
       data: {
         id,
@@ -72,13 +73,28 @@ describe.each(drivers)("[CLEANUP][$name]", (driver) => {
 
   it("deletes each category exactly when due, counting the bytes it frees", async () => {
     const { abandonedHours, failedHours, quarantinedHours } = DEFAULT_CLEANUP_AGES;
-    const due = [await seed("PENDING_UPLOAD", abandonedHours + 0.05, 100), await seed("FAILED", failedHours + 0.05, 200), await seed("QUARANTINED", quarantinedHours + 0.05, 300)];
-    const notYet = [await seed("PENDING_UPLOAD", abandonedHours - 0.05), await seed("FAILED", failedHours - 0.05), await seed("QUARANTINED", quarantinedHours - 0.05)];
+    const due = [
+      await seed("PENDING_UPLOAD", abandonedHours + 0.05, 100),
+      await seed("FAILED", failedHours + 0.05, 200),
+      await seed("QUARANTINED", quarantinedHours + 0.05, 300),
+    ];
+    const notYet = [
+      await seed("PENDING_UPLOAD", abandonedHours - 0.05),
+      await seed("FAILED", failedHours - 0.05),
+      await seed("QUARANTINED", quarantinedHours - 0.05),
+    ];
     const untouchable = [await seed("CLEAN", 10_000), await seed("UPLOADED", 10_000), await seed("SCANNING", 10_000)];
 
-    const report = await runCleanup({ db, storage }, { dryRun: false, trigger: "test", categories: ["abandoned", "failed", "quarantined"] });
+    const report = await runCleanup(
+      { db, storage },
+      { dryRun: false, trigger: "test", categories: ["abandoned", "failed", "quarantined"] },
+    );
     expect(report.errors).toEqual([]);
-    expect(report.counts).toMatchObject({ abandoned: { count: 1, bytes: 100 }, failed: { count: 1, bytes: 200 }, quarantined: { count: 1, bytes: 300 } });
+    expect(report.counts).toMatchObject({
+      abandoned: { count: 1, bytes: 100 },
+      failed: { count: 1, bytes: 200 },
+      quarantined: { count: 1, bytes: 300 },
+    });
     expect(report.bytesFreed).toBe(600);
     for (const a of due) {
       expect(await statusOf(a)).toBe("DELETED");
@@ -108,7 +124,9 @@ describe.each(drivers)("[CLEANUP][$name]", (driver) => {
     const fine = await seed("FAILED", 24 * 8, 10);
     const failing = new Proxy(storage, {
       get(target, prop, receiver) {
-        if (prop === "delete") return async (key: string) => (key === broken.storageKey ? Promise.reject(new Error("injected: storage refused")) : target.delete(key));
+        if (prop === "delete")
+          return async (key: string) =>
+            key === broken.storageKey ? Promise.reject(new Error("injected: storage refused")) : target.delete(key);
         const value = Reflect.get(target, prop, receiver);
         return typeof value === "function" ? value.bind(target) : value;
       },

@@ -72,7 +72,12 @@ export async function runCleanup(deps: CleanupDeps, options: CleanupOptions): Pr
   const report: CleanupReport = {
     runId: run.id,
     dryRun: options.dryRun,
-    counts: { abandoned: { count: 0, bytes: 0 }, failed: { count: 0, bytes: 0 }, quarantined: { count: 0, bytes: 0 }, orphans: { count: 0, bytes: 0 } },
+    counts: {
+      abandoned: { count: 0, bytes: 0 },
+      failed: { count: 0, bytes: 0 },
+      quarantined: { count: 0, bytes: 0 },
+      orphans: { count: 0, bytes: 0 },
+    },
     bytesFreed: 0,
     errors: [],
     sample: [],
@@ -142,10 +147,16 @@ async function reclaimAsset(deps: CleanupDeps, asset: Asset, expected: AssetStat
   const keys = [keyOf(asset), ...(asset.thumbnailKey ? [asset.thumbnailKey] : [])];
   const sizes = await Promise.all(keys.map(async (key) => (await deps.storage.head(key))?.size ?? 0));
   // Parts of an unfinished multipart upload occupy storage too.
-  const parts = asset.uploadId && asset.status === "PENDING_UPLOAD" ? await deps.storage.listParts(asset.storageKey, asset.uploadId).catch(() => []) : [];
+  const parts =
+    asset.uploadId && asset.status === "PENDING_UPLOAD"
+      ? await deps.storage.listParts(asset.storageKey, asset.uploadId).catch(() => [])
+      : [];
   const bytes = [...sizes, ...parts.map((p) => p.size)].reduce((a, b) => a + b, 0);
   if (dryRun) return bytes;
-  const claimed = await deps.db.asset.updateMany({ where: { id: asset.id, status: expected }, data: { status: "DELETED", deletedAt: now } });
+  const claimed = await deps.db.asset.updateMany({
+    where: { id: asset.id, status: expected },
+    data: { status: "DELETED", deletedAt: now },
+  });
   if (claimed.count === 0) return null;
   if (asset.uploadId) await deps.storage.abortMultipart(asset.storageKey, asset.uploadId);
   for (const key of keys) await deps.storage.delete(key);

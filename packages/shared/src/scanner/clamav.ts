@@ -169,10 +169,15 @@ export class ClamAvScanner implements VirusScanner {
             received = Buffer.concat([received, data]);
             const end = received.indexOf(0);
             if (end >= 0) settle(() => resolve(received.subarray(0, end).toString("utf8").trim()));
-            else if (received.length > 4096) settle(() => reject(new Error(`clamd sent ${received.length} bytes without ending the ${command} reply`)));
+            else if (received.length > 4096)
+              settle(() => reject(new Error(`clamd sent ${received.length} bytes without ending the ${command} reply`)));
           });
-          socket.on("error", (error) => settle(() => reject(new Error(`${command} to clamd at ${this.address} failed: ${messageOf(error)}`))));
-          socket.on("close", () => settle(() => reject(new Error(`clamd at ${this.address} closed the connection without answering ${command}`))));
+          socket.on("error", (error) =>
+            settle(() => reject(new Error(`${command} to clamd at ${this.address} failed: ${messageOf(error)}`))),
+          );
+          socket.on("close", () =>
+            settle(() => reject(new Error(`clamd at ${this.address} closed the connection without answering ${command}`))),
+          );
           socket.write(`z${command}\0`);
         });
       } finally {
@@ -381,7 +386,8 @@ export function classifyInstream(outcome: InstreamOutcome, signatureVersion: str
   }
   const partial = outcome.reply ? ` (partial reply ${JSON.stringify(outcome.reply.slice(0, 200))})` : "";
   if (outcome.timeout) return failure(`${outcome.timeout}${partial}`, raw);
-  if (outcome.socketError) return failure(`connection to clamd failed: ${outcome.socketError.code ?? outcome.socketError.message}${partial}`, raw);
+  if (outcome.socketError)
+    return failure(`connection to clamd failed: ${outcome.socketError.code ?? outcome.socketError.message}${partial}`, raw);
   return failure(`clamd closed the connection without a complete answer${partial}`, raw);
 }
 

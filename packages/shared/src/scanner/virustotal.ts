@@ -167,7 +167,11 @@ export class VirusTotalScanner implements VirusScanner {
 
       const size = spooled?.size ?? meta.size;
       if (size > this.#uploadMax) {
-        return { kind: "unscannable", engine: ENGINE, reason: `unknown to VirusTotal and larger than its upload limit (${this.#uploadMax} bytes)` };
+        return {
+          kind: "unscannable",
+          engine: ENGINE,
+          reason: `unknown to VirusTotal and larger than its upload limit (${this.#uploadMax} bytes)`,
+        };
       }
       const large = size > this.#directMax;
       const uploadWait = this.#bucket.tryTake(large ? 2 : 1);
@@ -201,7 +205,13 @@ export class VirusTotalScanner implements VirusScanner {
   async poll(ref: string, _meta: ScanMeta): Promise<ScanVerdict> {
     const wait = this.#bucket.tryTake(1);
     if (wait > 0) {
-      return { kind: "pending", engine: ENGINE, ref, retryAfterMs: wait, raw: { resume: ref.startsWith(RESCAN) ? "scan" : "poll", rateLimited: true } };
+      return {
+        kind: "pending",
+        engine: ENGINE,
+        ref,
+        retryAfterMs: wait,
+        raw: { resume: ref.startsWith(RESCAN) ? "scan" : "poll", rateLimited: true },
+      };
     }
     try {
       if (ref.startsWith(RESCAN)) {
@@ -252,7 +262,8 @@ export class VirusTotalScanner implements VirusScanner {
       throw error;
     }
     const parsed = ZFile.safeParse(json);
-    if (!parsed.success) throw new VirusTotalHttpError(200, "Unreadable", `unreadable file report from VirusTotal: ${parsed.error.message}`);
+    if (!parsed.success)
+      throw new VirusTotalHttpError(200, "Unreadable", `unreadable file report from VirusTotal: ${parsed.error.message}`);
     const { last_analysis_stats, last_analysis_results, last_analysis_date } = parsed.data.data.attributes;
     // Known but never analysed (or no engine answered): upload, which starts a fresh analysis.
     return this.#verdictFrom(last_analysis_stats, last_analysis_results, last_analysis_date, { source: "lookup", sha256 });
@@ -351,14 +362,19 @@ export class VirusTotalScanner implements VirusScanner {
     }
     if (response.ok) {
       this.#authFailure = undefined;
-      if (json === undefined) throw new VirusTotalHttpError(response.status, "Unreadable", `VirusTotal answered ${response.status} without JSON`);
+      if (json === undefined)
+        throw new VirusTotalHttpError(response.status, "Unreadable", `VirusTotal answered ${response.status} without JSON`);
       return json;
     }
     const code = ZError.safeParse(json).data?.error.code ?? `HTTP${response.status}`;
     if (response.status === 401 || response.status === 403) this.#authFailure = `${response.status} ${code}`;
     // VirusTotal counts differently from us (other clients on the same key, daily quotas): trust it.
     if (response.status === 429) this.#bucket.drain();
-    throw new VirusTotalHttpError(response.status, code, `VirusTotal answered ${response.status} ${code} to ${method} ${new URL(url).pathname}`);
+    throw new VirusTotalHttpError(
+      response.status,
+      code,
+      `VirusTotal answered ${response.status} ${code} to ${method} ${new URL(url).pathname}`,
+    );
   }
 
   #rescanLater(sha256: string | undefined, retryAfterMs: number): ScanVerdict {

@@ -13,6 +13,7 @@ import {
   type StorageDriver,
   type UploadedPart,
 } from "./driver.ts";
+import { OffloadedMd5 } from "./local-hash.ts";
 import {
   encodeKeyPath,
   invalidKeyReason,
@@ -350,7 +351,7 @@ export class LocalStorageDriver implements StorageDriver {
     key: string,
     uploadId: string,
     parts: ReadonlyArray<{ partNumber: number; etag: string }>,
-  ): Promise<ReceivedBody & { etag: string }> {
+  ): Promise<{ etag: string; size: number }> {
     const dir = await this.requireUpload(key, uploadId);
     const target = this.objectPath(key);
     if (parts.length === 0) throw new LocalStorageError("InvalidPart", "at least one part is required");
@@ -372,27 +373,28 @@ export class LocalStorageDriver implements StorageDriver {
       }
     }
 
-    const whole = createHash("md5");
     const partDigests: Buffer[] = [];
     const tmp = await this.newTempPath();
     const out = await open(tmp, "wx");
     let size = 0;
     try {
       for (const { partNumber, etag } of parts) {
-        const partHash = createHash("md5");
-        // Sequential read-then-write in 1 MiB chunks: parts are local files, so this is disk-bound either way.
-        for await (const chunk of createReadStream(join(dir, String(partNumber)), { highWaterMark: 1024 * 1024 })) {
-          const bytes = chunk as Buffer;
-          partHash.update(bytes);
-          whole.update(bytes);
-          let written = 0;
-          while (written < bytes.length) written += (await out.write(bytes, written)).bytesWritten;
-          size += bytes.length;
+        const partHash = new OffloadedMd5();
+        try {
+          // Sequential read-then-write in 1 MiB chunks: parts are local files, so this is disk-bound either way.
+          for await (const chunk of createReadStream(join(dir, String(partNumber)), { highWaterMark: 1024 * 1024 })) {
+            const bytes = chunk as Buffer;
+            await partHash.update(bytes);
+            let written = 0;
+            while (written < bytes.length) written += (await out.write(bytes, written)).bytesWritten;
+            size += bytes.length;
+          }
+          const digest = await partHash.digest();
+          if (digest !== normalizeEtag(etag)) throw new LocalStorageError("InvalidPart", `part ${partNumber} changed while completing`);
+          partDigests.push(Buffer.from(digest, "hex"));
+        } finally {
+          partHash.dispose();
         }
-        const digest = partHash.digest();
-        if (digest.toString("hex") !== normalizeEtag(etag))
-          throw new LocalStorageError("InvalidPart", `part ${partNumber} changed while completing`);
-        partDigests.push(digest);
       }
       await out.sync();
       await out.close();
@@ -412,7 +414,7 @@ export class LocalStorageDriver implements StorageDriver {
     }
     await rm(dir, { recursive: true, force: true });
     const etag = `${createHash("md5").update(Buffer.concat(partDigests)).digest("hex")}-${parts.length}`;
-    return { etag, md5: whole.digest("hex"), size };
+    return { etag, size };
   }
 
   /**
@@ -506,10 +508,11 @@ export class LocalStorageDriver implements StorageDriver {
     const file = createWriteStream(tmp, { flags: "wx", flush: true, highWaterMark: 1024 * 1024 });
     try {
       await pipeline(body, meter, file);
-      const md5 = meter.hash.digest("hex");
+      const md5 = await meter.md5.digest();
       await commit(tmp, md5);
       return { md5, size: meter.size };
     } catch (error) {
+      meter.md5.dispose();
       // The stream may still be opening when the body fails: wait for its close, or the open could
       // create the file after our unlink.
       if (!file.closed) await once(file, "close").catch(() => {});
@@ -579,9 +582,12 @@ export class LocalStorageDriver implements StorageDriver {
   }
 }
 
-/** Counts and MD5-hashes the bytes passing through; errors with EntityTooLarge past the limit. */
+/**
+ * Counts the bytes passing through and feeds them to an MD5 on the hashing worker; errors with
+ * EntityTooLarge past the limit. Waits (backpressure) only when the worker falls behind.
+ */
 class MeteredHash extends Transform {
-  readonly hash = createHash("md5");
+  readonly md5 = new OffloadedMd5();
   size = 0;
 
   constructor(private readonly maxBytes: number) {
@@ -594,8 +600,9 @@ class MeteredHash extends Transform {
       callback(new LocalStorageError("EntityTooLarge", `body is larger than the ${this.maxBytes} bytes allowed`));
       return;
     }
-    this.hash.update(chunk);
-    callback(null, chunk);
+    const wait = this.md5.update(chunk);
+    if (wait) wait.then(() => callback(null, chunk), callback);
+    else callback(null, chunk);
   }
 }
 
