@@ -21,14 +21,17 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
+# API and worker run from the repository root, so relative paths (DATA_DIR, ADMIN_DIST_DIR) name the
+# same folders for both.
+tsx=node_modules/.bin/tsx
 if $dev; then
-  npm run -s dev -w @airlock/api & pids+=($!)
-  npm run -s dev -w @airlock/worker & pids+=($!)
-  CORS_ORIGINS="${CORS_ORIGINS:-http://localhost:5173}" npm run -s dev -w @airlock/admin & pids+=($!)
+  CORS_ORIGINS="${CORS_ORIGINS:-http://localhost:5173}" "$tsx" watch apps/api/src/main.ts & pids+=($!)
+  "$tsx" watch apps/worker/src/main.ts & pids+=($!)
+  npm run -s dev -w @airlock/admin & pids+=($!)
 else
   npm run -s build -w @airlock/admin
-  npm run -s start -w @airlock/api & pids+=($!)
-  npm run -s start -w @airlock/worker & pids+=($!)
+  "$tsx" apps/api/src/main.ts & pids+=($!)
+  "$tsx" apps/worker/src/main.ts & pids+=($!)
 fi
 # Stop everything as soon as one process exits, so a crash is never half-hidden.
 wait -n
