@@ -12,6 +12,7 @@ import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppDeps, RequestContext } from "./context.ts";
+import { checkReadiness } from "./readiness.ts";
 import { appRouter } from "./root.ts";
 
 type HonoEnv = { Variables: { requestId: string } };
@@ -85,6 +86,10 @@ export function createApp(deps: AppDeps) {
   app.use("/api/*", limit);
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", async (c) => {
+    const result = await checkReadiness(deps);
+    return c.json(result, result.status === "ready" ? 200 : 503);
+  });
 
   // The local driver's signed calls; the signature is the authorization (no API key: browsers send
   // the bytes straight here just as they would to S3). Body limits are the signed per-call maximums.

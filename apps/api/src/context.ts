@@ -2,6 +2,7 @@ import type { PrismaClient } from "@airlock/db";
 import type { Env } from "@airlock/shared/env";
 import type { Logger } from "@airlock/shared/logger";
 import type { Queues } from "@airlock/shared/queue-client";
+import type { VirusScanner } from "@airlock/shared/scanner";
 import type { StorageDriver } from "@airlock/shared/storage";
 import type { Redis } from "ioredis";
 import type { AuthenticatedUser } from "./services/api-keys.ts";
@@ -14,6 +15,8 @@ export interface AppDeps {
   log: Logger;
   storage: StorageDriver;
   queues: Queues;
+  /** Used by the API for readiness only; scanning happens in the worker. */
+  scanner: VirusScanner;
 }
 
 /** Per-request context of tRPC procedures and REST handlers. */

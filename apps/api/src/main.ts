@@ -4,6 +4,7 @@ import { getEnv } from "@airlock/shared/env";
 import { createLogger } from "@airlock/shared/logger";
 import { closeQueues, createQueues } from "@airlock/shared/queue-client";
 import { createRedis } from "@airlock/shared/redis";
+import { createScanner } from "@airlock/shared/scanner";
 import { createStorage, S3StorageDriver } from "@airlock/shared/storage";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.ts";
@@ -17,8 +18,9 @@ redis.on("error", (err) => log.warn({ err: err.message }, "redis error"));
 
 const storage = createStorage(env);
 if (storage instanceof S3StorageDriver) await storage.ensureBucket([new URL(env.PUBLIC_URL).origin, ...env.CORS_ORIGINS]);
-const queues = createQueues(redis, env.REDIS_PREFIX);
-const app = createApp({ env, db, redis, log, storage, queues });
+const queues = createQueues(redis, env.REDIS_PREFIX, (err) => log.warn({ err: err.message }, "queue connection error"));
+const scanner = createScanner(env);
+const app = createApp({ env, db, redis, log, storage, queues, scanner });
 const server = serve({ fetch: app.fetch, hostname: env.HOST, port: env.PORT }, (info) => {
   log.info({ host: info.address, port: info.port }, `Airlock API listening on ${env.PUBLIC_URL}`);
 }) as Server;

@@ -6,6 +6,7 @@ import { getEnv, parseEnv } from "@airlock/shared/env";
 import { createLogger } from "@airlock/shared/logger";
 import { closeQueues, createQueues } from "@airlock/shared/queue-client";
 import { createRedis } from "@airlock/shared/redis";
+import { createScanner } from "@airlock/shared/scanner";
 import { createStorage, S3StorageDriver } from "@airlock/shared/storage";
 import { serve } from "@hono/node-server";
 import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
@@ -26,12 +27,14 @@ export async function startTestServer(overrides: Record<string, string> = {}) {
   const url = `http://127.0.0.1:${port}`;
   const env = parseEnv({ ...process.env, PUBLIC_URL: url, ...overrides });
   const db = getDb();
-  const redis = createRedis(base.REDIS_URL, { maxRetriesPerRequest: 2 });
+  const redis = createRedis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
+  redis.on("error", () => {});
   const log = createLogger({ name: "api-test", level: env.LOG_LEVEL });
   const storage = createStorage(env);
   if (storage instanceof S3StorageDriver) await storage.ensureBucket([url]);
   const queues = createQueues(redis, env.REDIS_PREFIX);
-  const app = createApp({ env, db, redis, log, storage, queues });
+  const scanner = createScanner(env);
+  const app = createApp({ env, db, redis, log, storage, queues, scanner });
   server.removeAllListeners("request");
   server.on("request", (await import("@hono/node-server")).getRequestListener(app.fetch));
 

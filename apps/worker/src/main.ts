@@ -15,7 +15,7 @@ const db = getDb();
 // BullMQ workers block on Redis and need maxRetriesPerRequest: null (they reconnect by themselves).
 const redis = createRedis(env.REDIS_URL);
 redis.on("error", (err) => log.warn({ err: err.message }, "redis error"));
-const queues = createQueues(redis, env.REDIS_PREFIX);
+const queues = createQueues(redis, env.REDIS_PREFIX, (err) => log.warn({ err: err.message }, "queue connection error"));
 const storage = createStorage(env);
 const scanner = createScanner(env);
 if (env.SCANNER_PROVIDER === "mock") log.warn("SCANNER_PROVIDER=mock: files are checked for test patterns only; use clamav in production");
