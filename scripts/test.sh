@@ -15,8 +15,8 @@ step "services (clamd, Ceph RGW, Chromium)"
 bash scripts/services.sh start
 step "lint (biome)"
 npx biome ci .
-step "typecheck"
-npx turbo run typecheck --output-logs=errors-only
+step "typecheck (server code, admin SPA, e2e)"
+npm run -s typecheck
 step "unit + integration tests (vitest)"
 npx vitest run
 step "end-to-end tests (Playwright, Chromium)"
