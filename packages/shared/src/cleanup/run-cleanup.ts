@@ -1,6 +1,7 @@
 import type { Asset, AssetStatus, Prisma, PrismaClient } from "@airlock/db";
 import type { Logger } from "pino";
-import { recordUploadEvent } from "../analytics/events.ts";
+import { recordUploadEvents } from "../analytics/events.ts";
+import { mapConcurrently } from "../map-concurrently.ts";
 import { QUARANTINE_PREFIX, quarantineKey, SIGNABLE_PREFIX, type StorageDriver } from "../storage/driver.ts";
 
 /**
@@ -109,14 +110,10 @@ export async function runCleanup(deps: CleanupDeps, options: CleanupOptions): Pr
         orderBy: { id: "asc" },
         take: batchSize,
       });
-      for (const asset of batch) {
-        try {
-          const bytes = await reclaimAsset(deps, asset, statusOf[category], options.dryRun, now);
-          if (bytes !== null) note(category, keyOf(asset), bytes, asset.id);
-        } catch (error) {
-          report.errors.push({ category, assetId: asset.id, message: (error as Error).message });
-        }
-      }
+      await reclaimBatch(deps, batch, statusOf[category], options.dryRun, now, {
+        done: (asset, bytes) => note(category, keyOf(asset), bytes, asset.id),
+        failed: (asset, error) => report.errors.push({ category, assetId: asset.id, message: error.message }),
+      });
       if (batch.length < batchSize) break;
       cursor = batch.at(-1)?.id;
     }
@@ -139,36 +136,75 @@ function keyOf(asset: Asset): string {
   return asset.status === "QUARANTINED" ? quarantineKey(asset.storageKey) : asset.storageKey;
 }
 
+/** Storage calls in flight per batch: cleanup is round-trip bound, not CPU bound. */
+const STORAGE_CONCURRENCY = 16;
+
 /**
- * Claims the asset (status → DELETED, guarded) and removes its objects. Returns the bytes it freed
- * (or would free), or null when another run claimed it first.
+ * Claims a batch in one guarded statement (status → DELETED where it is still the expected status:
+ * what another run claimed first is not returned, so it is not touched twice), then measures and
+ * removes each claimed asset's objects, and records the DELETED events in one insert. A dry run only
+ * measures.
  */
-async function reclaimAsset(deps: CleanupDeps, asset: Asset, expected: AssetStatus, dryRun: boolean, now: Date): Promise<number | null> {
-  const keys = [keyOf(asset), ...(asset.thumbnailKey ? [asset.thumbnailKey] : [])];
-  const sizes = await Promise.all(keys.map(async (key) => (await deps.storage.head(key))?.size ?? 0));
-  // Parts of an unfinished multipart upload occupy storage too.
+async function reclaimBatch(
+  deps: CleanupDeps,
+  batch: Asset[],
+  expected: AssetStatus,
+  dryRun: boolean,
+  now: Date,
+  on: { done: (asset: Asset, bytes: number) => void; failed: (asset: Asset, error: Error) => void },
+): Promise<void> {
+  let claimed = batch;
+  if (!dryRun) {
+    const ids = batch.map((a) => a.id);
+    const rows = await deps.db.$queryRaw<Array<{ id: string }>>`
+      UPDATE "Asset" SET "status" = 'DELETED', "deletedAt" = ${now}, "updatedAt" = ${now}
+      WHERE "id" = ANY(${ids}::uuid[]) AND "status" = ${expected}::"AssetStatus"
+      RETURNING "id"`;
+    const won = new Set(rows.map((r) => r.id));
+    claimed = batch.filter((a) => won.has(a.id));
+  }
+  await mapConcurrently(claimed, STORAGE_CONCURRENCY, async (asset) => {
+    try {
+      const bytes = await measure(deps, asset);
+      if (!dryRun) await removeObjects(deps, asset);
+      on.done(asset, bytes);
+    } catch (error) {
+      on.failed(asset, error as Error);
+    }
+  });
+  if (!dryRun && claimed.length > 0) {
+    await recordUploadEvents(
+      deps.db,
+      claimed.map((asset) => ({
+        type: "DELETED" as const,
+        assetId: asset.id,
+        userId: asset.ownerId,
+        mime: asset.detectedMime ?? asset.declaredMime,
+        size: asset.size,
+        reason: `cleanup:${expected.toLowerCase()}`,
+        at: now,
+      })),
+    );
+  }
+}
+
+function objectKeys(asset: Asset): string[] {
+  return [keyOf(asset), ...(asset.thumbnailKey ? [asset.thumbnailKey] : [])];
+}
+
+/** Bytes the asset occupies: its objects, and the parts of an unfinished multipart upload. */
+async function measure(deps: CleanupDeps, asset: Asset): Promise<number> {
+  const sizes = await Promise.all(objectKeys(asset).map(async (key) => (await deps.storage.head(key))?.size ?? 0));
   const parts =
     asset.uploadId && asset.status === "PENDING_UPLOAD"
       ? await deps.storage.listParts(asset.storageKey, asset.uploadId).catch(() => [])
       : [];
-  const bytes = [...sizes, ...parts.map((p) => p.size)].reduce((a, b) => a + b, 0);
-  if (dryRun) return bytes;
-  const claimed = await deps.db.asset.updateMany({
-    where: { id: asset.id, status: expected },
-    data: { status: "DELETED", deletedAt: now },
-  });
-  if (claimed.count === 0) return null;
-  if (asset.uploadId) await deps.storage.abortMultipart(asset.storageKey, asset.uploadId);
-  for (const key of keys) await deps.storage.delete(key);
-  await recordUploadEvent(deps.db, {
-    type: "DELETED",
-    assetId: asset.id,
-    userId: asset.ownerId,
-    mime: asset.detectedMime ?? asset.declaredMime,
-    size: asset.size,
-    reason: `cleanup:${expected.toLowerCase()}`,
-  });
-  return bytes;
+  return [...sizes, ...parts.map((p) => p.size)].reduce((a, b) => a + b, 0);
+}
+
+async function removeObjects(deps: CleanupDeps, asset: Asset): Promise<void> {
+  if (asset.uploadId && asset.status === "PENDING_UPLOAD") await deps.storage.abortMultipart(asset.storageKey, asset.uploadId);
+  for (const key of objectKeys(asset)) await deps.storage.delete(key);
 }
 
 /**
