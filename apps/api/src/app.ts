@@ -12,6 +12,7 @@ import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppDeps, RequestContext } from "./context.ts";
+import { metricsAllowed, metricsRoute } from "./metrics-auth.ts";
 import { checkReadiness } from "./readiness.ts";
 import { appRouter } from "./root.ts";
 
@@ -38,6 +39,10 @@ export function createApp(deps: AppDeps) {
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
+    const seconds = (performance.now() - started) / 1000;
+    const route = metricsRoute(c.req.path, c.req.routePath);
+    deps.metrics.httpRequests.inc({ route, method: c.req.method, status: String(c.res.status) });
+    deps.metrics.httpDuration.observe({ route, method: c.req.method }, seconds);
     // The path only: query strings can carry signatures.
     log.info(
       {
@@ -86,6 +91,15 @@ export function createApp(deps: AppDeps) {
   app.use("/api/*", limit);
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/metrics", async (c) => {
+    if (!(await metricsAllowed(deps, c.req.header("authorization")))) {
+      return c.json(
+        { error: { code: "UNAUTHORIZED", message: "send the METRICS_TOKEN or an administrator's API key as a Bearer token" } },
+        401,
+      );
+    }
+    return c.text(await deps.metrics.registry.metrics(), 200, { "content-type": deps.metrics.registry.contentType });
+  });
   app.get("/readyz", async (c) => {
     const result = await checkReadiness(deps);
     return c.json(result, result.status === "ready" ? 200 : 503);

@@ -1,6 +1,7 @@
 import type { PrismaClient } from "@airlock/db";
 import type { Env } from "@airlock/shared/env";
 import type { Logger } from "@airlock/shared/logger";
+import type { Metrics } from "@airlock/shared/metrics";
 import type { Queues } from "@airlock/shared/queue-client";
 import type { VirusScanner } from "@airlock/shared/scanner";
 import type { StorageDriver } from "@airlock/shared/storage";
@@ -17,6 +18,7 @@ export interface AppDeps {
   queues: Queues;
   /** Used by the API for readiness only; scanning happens in the worker. */
   scanner: VirusScanner;
+  metrics: Metrics;
 }
 
 /** Per-request context of tRPC procedures and REST handlers. */

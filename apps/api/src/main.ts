@@ -2,6 +2,7 @@ import type { Server } from "node:http";
 import { getDb } from "@airlock/shared/db";
 import { getEnv } from "@airlock/shared/env";
 import { createLogger } from "@airlock/shared/logger";
+import { createMetrics } from "@airlock/shared/metrics";
 import { closeQueues, createQueues } from "@airlock/shared/queue-client";
 import { createRedis } from "@airlock/shared/redis";
 import { createScanner } from "@airlock/shared/scanner";
@@ -20,7 +21,7 @@ const storage = createStorage(env);
 if (storage instanceof S3StorageDriver) await storage.ensureBucket([new URL(env.PUBLIC_URL).origin, ...env.CORS_ORIGINS]);
 const queues = createQueues(redis, env.REDIS_PREFIX, (err) => log.warn({ err: err.message }, "queue connection error"));
 const scanner = createScanner(env);
-const app = createApp({ env, db, redis, log, storage, queues, scanner });
+const app = createApp({ env, db, redis, log, storage, queues, scanner, metrics: createMetrics("api", { db, queues }) });
 const server = serve({ fetch: app.fetch, hostname: env.HOST, port: env.PORT }, (info) => {
   log.info({ host: info.address, port: info.port }, `Airlock API listening on ${env.PUBLIC_URL}`);
 }) as Server;

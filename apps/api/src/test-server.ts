@@ -2,8 +2,9 @@ import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getDb } from "@airlock/shared/db";
-import { getEnv, parseEnv } from "@airlock/shared/env";
+import { parseEnv } from "@airlock/shared/env";
 import { createLogger } from "@airlock/shared/logger";
+import { createMetrics } from "@airlock/shared/metrics";
 import { closeQueues, createQueues } from "@airlock/shared/queue-client";
 import { createRedis } from "@airlock/shared/redis";
 import { createScanner } from "@airlock/shared/scanner";
@@ -20,7 +21,6 @@ import { createUser } from "./services/users.ts";
  * typed client an integrator would use. For integration tests only.
  */
 export async function startTestServer(overrides: Record<string, string> = {}) {
-  const base = getEnv();
   const server = serve({ fetch: () => new Response(null), port: 0, hostname: "127.0.0.1" }) as Server;
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   const { port } = server.address() as AddressInfo;
@@ -34,7 +34,7 @@ export async function startTestServer(overrides: Record<string, string> = {}) {
   if (storage instanceof S3StorageDriver) await storage.ensureBucket([url]);
   const queues = createQueues(redis, env.REDIS_PREFIX);
   const scanner = createScanner(env);
-  const app = createApp({ env, db, redis, log, storage, queues, scanner });
+  const app = createApp({ env, db, redis, log, storage, queues, scanner, metrics: createMetrics("api", { db, queues }) });
   server.removeAllListeners("request");
   server.on("request", (await import("@hono/node-server")).getRequestListener(app.fetch));
 

@@ -1,6 +1,7 @@
 import type { PrismaClient } from "@airlock/db";
 import type { Env } from "@airlock/shared/env";
 import type { Logger } from "@airlock/shared/logger";
+import type { Metrics } from "@airlock/shared/metrics";
 import type { Queues } from "@airlock/shared/queue-client";
 import type { VirusScanner } from "@airlock/shared/scanner";
 import type { StorageDriver } from "@airlock/shared/storage";
@@ -15,4 +16,5 @@ export interface WorkerContext {
   log: Logger;
   storage: StorageDriver;
   scanner: VirusScanner;
+  metrics: Metrics;
 }

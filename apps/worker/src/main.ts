@@ -1,10 +1,12 @@
 import { getDb } from "@airlock/shared/db";
 import { getEnv } from "@airlock/shared/env";
 import { createLogger } from "@airlock/shared/logger";
+import { createMetrics } from "@airlock/shared/metrics";
 import { closeQueues, createQueues } from "@airlock/shared/queue-client";
 import { createRedis } from "@airlock/shared/redis";
 import { createScanner } from "@airlock/shared/scanner";
 import { createStorage } from "@airlock/shared/storage";
+import { startMetricsServer } from "./metrics-server.ts";
 import { registry } from "./registry.ts";
 import { startWorkers } from "./runtime.ts";
 import { scheduleJobs } from "./schedules.ts";
@@ -19,7 +21,9 @@ const queues = createQueues(redis, env.REDIS_PREFIX, (err) => log.warn({ err: er
 const storage = createStorage(env);
 const scanner = createScanner(env);
 if (env.SCANNER_PROVIDER === "mock") log.warn("SCANNER_PROVIDER=mock: files are checked for test patterns only; use clamav in production");
-const runtime = startWorkers({ env, db, redis, queues, log, storage, scanner }, registry);
+const metrics = createMetrics("worker", { db, queues });
+const runtime = startWorkers({ env, db, redis, queues, log, storage, scanner, metrics }, registry);
+const metricsServer = env.WORKER_METRICS_PORT ? await startMetricsServer(env, metrics) : undefined;
 await scheduleJobs(queues);
 await Promise.all(runtime.workers.map((w) => w.waitUntilReady()));
 log.info({ queues: runtime.workers.map((w) => w.name) }, "worker ready");
@@ -36,6 +40,7 @@ async function shutdown(signal: string) {
     process.exit(1);
   }, SHUTDOWN_GRACE_MS);
   timer.unref();
+  metricsServer?.close();
   await runtime.close();
   await closeQueues(queues);
   await scanner.close?.();

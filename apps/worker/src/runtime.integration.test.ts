@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { getDb } from "@airlock/shared/db";
 import { getEnv } from "@airlock/shared/env";
 import { createLogger } from "@airlock/shared/logger";
+import { createMetrics } from "@airlock/shared/metrics";
 import { closeQueues, createQueues } from "@airlock/shared/queue-client";
 import { bullPrefix, createRedis } from "@airlock/shared/redis";
 import { createScanner } from "@airlock/shared/scanner";
@@ -24,6 +25,7 @@ const ctx: WorkerContext = {
   log: createLogger({ name: "worker-test", level: "silent" }),
   storage: createStorage(env),
   scanner: createScanner(env),
+  metrics: createMetrics("worker", { db: getDb(), queues }),
 };
 
 afterAll(async () => {

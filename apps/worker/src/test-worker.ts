@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { getDb } from "@airlock/shared/db";
 import { parseEnv } from "@airlock/shared/env";
 import { createLogger } from "@airlock/shared/logger";
+import { createMetrics } from "@airlock/shared/metrics";
 import { closeQueues, createQueues } from "@airlock/shared/queue-client";
 import { createRedis } from "@airlock/shared/redis";
 import { createScanner } from "@airlock/shared/scanner";
@@ -31,6 +32,7 @@ export async function startTestWorker(overrides: Record<string, string> = {}) {
     log: createLogger({ name: "worker-test", level: env.LOG_LEVEL }),
     storage: createStorage(env),
     scanner: createScanner(env),
+    metrics: createMetrics("worker", { db: getDb(), queues }),
   };
   const runtime = startWorkers(ctx, registry);
   return {

@@ -28,6 +28,10 @@ export const ZEnv = z
     CORS_ORIGINS: csv.default([]),
     /** Largest JSON request body the API reads (uploads never pass through it). */
     BODY_LIMIT_BYTES: bytes.default(1024 * 1024),
+    /** Bearer token Prometheus sends to /metrics; without it, /metrics on the API needs an admin API key. */
+    METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+    /** Port of the worker's /metrics and /healthz (on HOST); 0 disables it. */
+    WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
     /** Serve the built admin SPA at `/` from this folder when it exists. */
     ADMIN_DIST_DIR: z.string().default("apps/admin/dist"),
 

@@ -19,6 +19,9 @@ export const cleanupRegistration: Registration<"upload-cleanup"> = {
       },
     });
     await job.updateProgress({ runId: report.runId });
+    ctx.metrics.cleanupBytesFreed.inc(report.bytesFreed);
+    ctx.metrics.cleanupFailures.inc(report.errors.length);
+    ctx.metrics.cleanupRuns.inc({ result: report.errors.length ? "with_errors" : "ok" });
     await publishEvent(ctx.redis, env.REDIS_PREFIX, {
       type: "cleanup.completed",
       runId: report.runId,

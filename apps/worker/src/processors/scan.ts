@@ -58,7 +58,7 @@ export const scanRegistration: Registration<"asset-virus-scan"> = {
         throw new DelayedError();
       }
       case "error": {
-        await recordScanResults(ctx.db, asset, verdict, engineMs);
+        await recordScanResults(ctx, asset, verdict, engineMs);
         const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
         if (!verdict.retryable || lastAttempt) {
           await failScan(ctx, asset, verdict.reason);
@@ -67,12 +67,12 @@ export const scanRegistration: Registration<"asset-virus-scan"> = {
         throw new Error(`scan engine error (attempt ${job.attemptsMade + 1}): ${verdict.reason}`);
       }
       case "clean":
-        await recordScanResults(ctx.db, asset, verdict, engineMs);
+        await recordScanResults(ctx, asset, verdict, engineMs);
         await markClean(ctx, asset, { sha256, scanDurationMs, engine: verdict.engine });
         return "success";
       case "infected":
       case "unscannable":
-        await recordScanResults(ctx.db, asset, verdict, engineMs);
+        await recordScanResults(ctx, asset, verdict, engineMs);
         await quarantineAsset(ctx, asset, {
           threats: verdict.kind === "infected" ? verdict.threats : [],
           reason: verdict.kind,
@@ -93,7 +93,7 @@ async function claim(ctx: WorkerContext, assetId: string): Promise<Asset | null>
     data: { status: "SCANNING", scanStartedAt: new Date(), scanAttempts: { increment: 1 } },
   });
   const asset = await ctx.db.asset.findUnique({ where: { id: assetId } });
-  if (!asset || asset.status !== "SCANNING") return null;
+  if (asset?.status !== "SCANNING") return null;
   if (moved.count === 1) {
     await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, {
       type: "asset.status",

@@ -14,7 +14,7 @@ export const thumbnailRegistration: Registration<"asset-thumbnail"> = {
   concurrency: () => 2,
   async process(job, ctx) {
     const asset = await ctx.db.asset.findUnique({ where: { id: job.data.assetId } });
-    if (!asset || asset.status !== "CLEAN") {
+    if (asset?.status !== "CLEAN") {
       ctx.log.info({ assetId: job.data.assetId, status: asset?.status }, "thumbnail skipped: asset is not clean");
       return "skipped";
     }

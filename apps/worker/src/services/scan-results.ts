@@ -1,4 +1,5 @@
 import type { Asset, ScanVerdict as DbVerdict, PrismaClient } from "@airlock/db";
+import type { Metrics } from "@airlock/shared/metrics";
 import type { ScanVerdict } from "@airlock/shared/scanner";
 
 const verdictOf: Record<Exclude<ScanVerdict["kind"], "pending">, DbVerdict> = {
@@ -15,7 +16,12 @@ export function engineVerdicts(verdict: ScanVerdict): ScanVerdict[] {
 }
 
 /** One ScanResult row per engine that answered (pending answers are not results). */
-export async function recordScanResults(db: PrismaClient, asset: Asset, verdict: ScanVerdict, durationMs: number): Promise<void> {
+export async function recordScanResults(
+  ctx: { db: PrismaClient; metrics: Metrics },
+  asset: Asset,
+  verdict: ScanVerdict,
+  durationMs: number,
+) {
   const rows = engineVerdicts(verdict)
     .filter((v): v is Exclude<ScanVerdict, { kind: "pending" }> => v.kind !== "pending")
     .map((v) => ({
@@ -32,5 +38,11 @@ export async function recordScanResults(db: PrismaClient, asset: Asset, verdict:
         cached: (verdict.raw as { cached?: boolean } | undefined)?.cached === true,
       },
     }));
-  if (rows.length) await db.scanResult.createMany({ data: rows });
+  if (rows.length) await ctx.db.scanResult.createMany({ data: rows });
+  for (const row of rows) {
+    const verdictLabel = row.verdict.toLowerCase();
+    ctx.metrics.scansTotal.inc({ verdict: verdictLabel });
+    ctx.metrics.scanDuration.observe({ engine: row.engine, verdict: verdictLabel }, durationMs / 1000);
+  }
+  return rows;
 }
