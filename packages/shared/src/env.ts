@@ -94,7 +94,20 @@ export const ZEnv = z
     CLAMAV_PORT: z.coerce.number().int().min(1).max(65535).default(3310),
     CLAMAV_SOCKET: z.string().optional(),
     CLAMAV_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+    /** clamd connections at once per process. */
+    CLAMAV_POOL_SIZE: z.coerce.number().int().min(1).max(64).default(4),
+    /** clamd's StreamMaxLength; when set, the client stops at it itself (the file is unscannable). */
+    CLAMAV_STREAM_MAX_LENGTH: bytes.optional(),
     VIRUSTOTAL_API_KEY: z.string().optional(),
+    /** Engines that must call a file malicious for VirusTotal's verdict to be "infected". */
+    VIRUSTOTAL_MALICIOUS_THRESHOLD: z.coerce.number().int().min(1).default(1),
+    /** The API key's quota (the public tier allows 4). */
+    VIRUSTOTAL_REQUESTS_PER_MINUTE: z.coerce.number().int().min(2).default(4),
+    /** multi: weighted share of engines that must flag a file (0–1], and how many must answer at all. */
+    MULTI_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.5),
+    MULTI_MIN_ANSWERS: z.coerce.number().int().min(1).default(1),
+    MULTI_CLAMAV_WEIGHT: z.coerce.number().positive().default(1),
+    MULTI_VIRUSTOTAL_WEIGHT: z.coerce.number().positive().default(1),
     VIRUSTOTAL_URL: z.url().default("https://www.virustotal.com/api/v3"),
     SCAN_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
     SCAN_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
@@ -140,6 +153,9 @@ export const ZEnv = z
     }
   })
   .superRefine((env, ctx) => {
+    if (env.SCANNER_PROVIDER === "virustotal" && !env.VIRUSTOTAL_API_KEY) {
+      ctx.addIssue({ code: "custom", path: ["VIRUSTOTAL_API_KEY"], message: "required when SCANNER_PROVIDER=virustotal" });
+    }
     if (env.STORAGE_DRIVER !== "s3") return;
     for (const key of ["S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"] as const) {
       if (!env[key]) ctx.addIssue({ code: "custom", path: [key], message: "required when STORAGE_DRIVER=s3" });

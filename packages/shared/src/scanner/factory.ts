@@ -5,14 +5,6 @@ import { type MultiEngine, MultiScanner } from "./multi.ts";
 import type { VirusScanner } from "./types.ts";
 import { VirusTotalScanner } from "./virustotal.ts";
 
-// FIXME: constants until env.ts has MULTI_THRESHOLD, MULTI_MIN_ANSWERS, MULTI_*_WEIGHT, VIRUSTOTAL_* tuning.
-const MULTI_THRESHOLD = 0.5;
-const MULTI_MIN_ANSWERS = 1;
-const MULTI_CLAMAV_WEIGHT = 1;
-const MULTI_VIRUSTOTAL_WEIGHT = 1;
-const VIRUSTOTAL_MALICIOUS_THRESHOLD = 1;
-const VIRUSTOTAL_REQUESTS_PER_MINUTE = 4;
-
 type ScannerEnv = Pick<
   Env,
   | "SCANNER_PROVIDER"
@@ -21,8 +13,16 @@ type ScannerEnv = Pick<
   | "CLAMAV_PORT"
   | "CLAMAV_SOCKET"
   | "CLAMAV_TIMEOUT_MS"
+  | "CLAMAV_POOL_SIZE"
+  | "CLAMAV_STREAM_MAX_LENGTH"
   | "VIRUSTOTAL_API_KEY"
   | "VIRUSTOTAL_URL"
+  | "VIRUSTOTAL_MALICIOUS_THRESHOLD"
+  | "VIRUSTOTAL_REQUESTS_PER_MINUTE"
+  | "MULTI_THRESHOLD"
+  | "MULTI_MIN_ANSWERS"
+  | "MULTI_CLAMAV_WEIGHT"
+  | "MULTI_VIRUSTOTAL_WEIGHT"
   | "NODE_ENV"
 >;
 
@@ -40,16 +40,20 @@ export function createScanner(env: ScannerEnv): VirusScanner {
     case "virustotal":
       return createVirusTotal(env);
     case "multi": {
-      const engines: MultiEngine[] = [{ scanner: createClamAv(env), weight: MULTI_CLAMAV_WEIGHT }];
-      if (env.VIRUSTOTAL_API_KEY) engines.push({ scanner: createVirusTotal(env), weight: MULTI_VIRUSTOTAL_WEIGHT });
-      return new MultiScanner({ engines, threshold: MULTI_THRESHOLD, minAnswers: MULTI_MIN_ANSWERS });
+      const engines: MultiEngine[] = [{ scanner: createClamAv(env), weight: env.MULTI_CLAMAV_WEIGHT }];
+      if (env.VIRUSTOTAL_API_KEY) engines.push({ scanner: createVirusTotal(env), weight: env.MULTI_VIRUSTOTAL_WEIGHT });
+      return new MultiScanner({ engines, threshold: env.MULTI_THRESHOLD, minAnswers: env.MULTI_MIN_ANSWERS });
     }
   }
 }
 
 function createClamAv(env: ScannerEnv): ClamAvScanner {
   const target = env.CLAMAV_SOCKET ? { socketPath: env.CLAMAV_SOCKET } : { host: env.CLAMAV_HOST, port: env.CLAMAV_PORT };
-  return new ClamAvScanner(target, { timeoutMs: env.CLAMAV_TIMEOUT_MS });
+  return new ClamAvScanner(target, {
+    timeoutMs: env.CLAMAV_TIMEOUT_MS,
+    poolSize: env.CLAMAV_POOL_SIZE,
+    streamMaxLength: env.CLAMAV_STREAM_MAX_LENGTH,
+  });
 }
 
 function createVirusTotal(env: ScannerEnv): VirusTotalScanner {
@@ -57,7 +61,7 @@ function createVirusTotal(env: ScannerEnv): VirusTotalScanner {
   return new VirusTotalScanner({
     apiKey: env.VIRUSTOTAL_API_KEY,
     baseUrl: env.VIRUSTOTAL_URL,
-    maliciousThreshold: VIRUSTOTAL_MALICIOUS_THRESHOLD,
-    requestsPerMinute: VIRUSTOTAL_REQUESTS_PER_MINUTE,
+    maliciousThreshold: env.VIRUSTOTAL_MALICIOUS_THRESHOLD,
+    requestsPerMinute: env.VIRUSTOTAL_REQUESTS_PER_MINUTE,
   });
 }
