@@ -1,6 +1,7 @@
 import type { ParsedJobOf, QueueName } from "@airlock/shared/queues";
 import type { Job } from "bullmq";
 import type { WorkerContext } from "./context.ts";
+import { alertsRegistration } from "./processors/alerts.ts";
 import { cleanupRegistration } from "./processors/cleanup.ts";
 import { reconcileRegistration } from "./processors/reconcile.ts";
 import { scanRegistration } from "./processors/scan.ts";
@@ -38,6 +39,6 @@ export const registry = {
   "asset-thumbnail": thumbnailRegistration,
   notifications: { planned: "the notifications issue" },
   "webhook-delivery": { planned: "the notifications issue" },
-  "alerts-evaluate": { planned: "the monitoring issue" },
+  "alerts-evaluate": alertsRegistration,
   "upload-reconcile": reconcileRegistration,
 } satisfies Registry;

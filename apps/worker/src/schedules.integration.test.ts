@@ -16,6 +16,7 @@ it("[WORKER][SCHEDULES] two worker starts leave exactly one schedule per job", a
     expect(cleanup.map((s) => s.key)).toEqual(["cleanup-hourly"]);
     expect(cleanup[0]?.pattern).toBe("0 * * * *");
     expect(reconcile.map((s) => s.key)).toEqual(["reconcile-every-minute"]);
+    expect((await queues["alerts-evaluate"].getJobSchedulers()).map((s) => s.key)).toEqual(["alerts-every-minute"]);
   } finally {
     await closeQueues(queues);
     redis.disconnect();

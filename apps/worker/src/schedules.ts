@@ -6,6 +6,11 @@ import type { Queues } from "@airlock/shared/queue-client";
  */
 export async function scheduleJobs(queues: Queues): Promise<void> {
   await queues["upload-reconcile"].upsertJobScheduler("reconcile-every-minute", { every: 60_000 }, { name: "reconcile", data: {} });
+  await queues["alerts-evaluate"].upsertJobScheduler(
+    "alerts-every-minute",
+    { every: 60_000 },
+    { name: "evaluate", data: { reason: "schedule" } },
+  );
   await queues["upload-cleanup"].upsertJobScheduler(
     "cleanup-hourly",
     { pattern: "0 * * * *" },

@@ -129,6 +129,12 @@ export const ZEnv = z
       .number()
       .positive()
       .default(30 * 24),
+    /** Alert thresholds (evaluated every minute and right after the events that warrant it). */
+    ALERT_SUCCESS_RATE_MIN: z.coerce.number().min(0).max(1).default(0.95),
+    ALERT_SUCCESS_RATE_MIN_SAMPLE: z.coerce.number().int().min(1).default(20),
+    ALERT_SCAN_TIME_MAX_MS: z.coerce.number().int().positive().default(120_000),
+    ALERT_SCAN_QUEUE_MAX: z.coerce.number().int().min(0).default(100),
+    ALERT_WINDOW_MINUTES: z.coerce.number().int().min(1).default(60),
     /** Longest side of image thumbnails, in pixels. */
     THUMBNAIL_SIZE: z.coerce.number().int().min(16).max(2048).default(320),
 

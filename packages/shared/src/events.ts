@@ -9,7 +9,17 @@ import { redisKey } from "./redis.ts";
 export type AirlockEvent =
   | { type: "asset.status"; assetId: string; ownerId: string; status: string; at: string; threats?: string[]; failureCode?: string | null }
   | { type: "asset.thumbnail"; assetId: string; ownerId: string; at: string }
-  | { type: "cleanup.completed"; runId: string; dryRun: boolean; bytesFreed: number; errors: number; at: string };
+  | { type: "cleanup.completed"; runId: string; dryRun: boolean; bytesFreed: number; errors: number; at: string }
+  | {
+      type: "alert.fired" | "alert.resolved";
+      alertId: string;
+      rule: string;
+      severity: string;
+      value: number;
+      threshold: number;
+      summary: string;
+      at: string;
+    };
 
 export function eventsChannel(prefix: string): string {
   return redisKey(prefix, "events");

@@ -1,6 +1,7 @@
 import { runCleanup } from "@airlock/shared/cleanup";
 import { publishEvent } from "@airlock/shared/events";
 import type { Registration } from "../registry.ts";
+import { requestAlertEvaluation } from "./alerts.ts";
 
 /** `upload-cleanup`: the hourly schedule and on-demand runs from the admin API. */
 export const cleanupRegistration: Registration<"upload-cleanup"> = {
@@ -30,6 +31,7 @@ export const cleanupRegistration: Registration<"upload-cleanup"> = {
       errors: report.errors.length,
       at: new Date().toISOString(),
     });
+    if (report.errors.length) await requestAlertEvaluation(ctx, "cleanup_failures");
     const log = report.errors.length ? ctx.log.warn.bind(ctx.log) : ctx.log.info.bind(ctx.log);
     log(
       { runId: report.runId, counts: report.counts, bytesFreed: report.bytesFreed, errors: report.errors.length, ms: report.durationMs },

@@ -66,6 +66,22 @@ describe("[SCAN][PIPELINE] against the real clamd", () => {
     expect(events.map((e) => e.type).sort()).toEqual(["QUARANTINED", "SCANNED"]);
   });
 
+  it("an infected file fires the virus_detected alert right away, announced to administrators", async () => {
+    // Earlier detections may have fired it already (it stays firing for the window): start from resolved.
+    await worker.ctx.db.alert.updateMany({
+      where: { rule: "virus_detected", state: "FIRING" },
+      data: { state: "RESOLVED", resolvedAt: new Date() },
+    });
+    const admin = await worker.ctx.db.user.create({ data: { email: `admin-${crypto.randomUUID()}@test.local`, role: "ADMIN" } });
+    const asset = await seedUploadedAsset(worker.ctx, EICAR, { filename: "e.txt", mime: "text/plain" });
+    await queueScan(worker.ctx.queues, worker.ctx.env, asset.id);
+    expect((await waitForStatus(worker.ctx, asset.id, terminal)).status).toBe("QUARANTINED");
+    await expect.poll(() => worker.ctx.db.alert.count({ where: { rule: "virus_detected", state: "FIRING" } }), { timeout: 15_000 }).toBe(1);
+    await expect
+      .poll(() => worker.ctx.db.notification.count({ where: { userId: admin.id, type: "alert.fired" } }), { timeout: 15_000 })
+      .toBeGreaterThanOrEqual(1);
+  });
+
   it("a stream over clamd's limit ends QUARANTINED as unscannable, never clean", async () => {
     const asset = await seedUploadedAsset(worker.ctx, Buffer.alloc(26 * 1024 * 1024, 7), { filename: "huge.bin" });
     await queueScan(worker.ctx.queues, worker.ctx.env, asset.id);

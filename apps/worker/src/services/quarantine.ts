@@ -3,6 +3,7 @@ import { recordUploadEvent } from "@airlock/shared/analytics";
 import { publishEvent } from "@airlock/shared/events";
 import { quarantineKey } from "@airlock/shared/storage";
 import type { WorkerContext } from "../context.ts";
+import { requestAlertEvaluation } from "../processors/alerts.ts";
 
 /**
  * Moves an infected or unscannable file out of the upload prefix (copy + delete, verified) into the
@@ -72,5 +73,6 @@ export async function quarantineAsset(
     at: now.toISOString(),
   });
   ctx.log.warn({ assetId: asset.id, threats: outcome.threats, reason: outcome.reason }, "file quarantined");
+  if (outcome.reason === "infected") await requestAlertEvaluation(ctx, "virus_detected");
   return true;
 }
