@@ -349,7 +349,9 @@ export class VirusTotalScanner implements VirusScanner {
     const response = await this.#fetch(url, {
       method,
       headers: { accept: "application/json", "x-apikey": this.#apiKey, ...options.headers },
-      body: options.body,
+      // Node's fetch streams an async iterable body; the DOM typings (seen when the admin SPA type-checks
+      // the API's router type) only know ReadableStream, hence the cast.
+      body: options.body as unknown as RequestInit["body"],
       signal: AbortSignal.timeout(options.timeoutMs ?? this.#requestTimeoutMs),
       ...(options.body ? { duplex: "half" as const } : {}),
     });
