@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -60,5 +61,17 @@ describe("[API][METRICS]", () => {
     expect(families.map((f) => f.name)).toEqual(
       expect.arrayContaining(["airlock_http_request_duration_seconds", "process_cpu_seconds_total"]),
     );
+  });
+
+  it("every airlock_* metric the deploy/ rules and dashboard use is exported", async () => {
+    const { families } = await scrape(`Bearer ${token}`);
+    const exported = new Set(families.map((f) => f.name));
+    const used = ["../../../deploy/prometheus/airlock-alerts.yml", "../../../deploy/grafana/airlock-dashboard.json"].flatMap((file) =>
+      [...readFileSync(new URL(file, import.meta.url), "utf8").matchAll(/airlock_[a-z_]+/g)].map((m) =>
+        m[0].replace(/_(bucket|sum|count)$/, ""),
+      ),
+    );
+    expect(used.length).toBeGreaterThan(5);
+    expect([...new Set(used)].filter((name) => !exported.has(name))).toEqual([]);
   });
 });
