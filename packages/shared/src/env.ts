@@ -101,6 +101,8 @@ export const ZEnv = z
     VIRUSTOTAL_API_KEY: z.string().optional(),
     /** Engines that must call a file malicious for VirusTotal's verdict to be "infected". */
     VIRUSTOTAL_MALICIOUS_THRESHOLD: z.coerce.number().int().min(1).default(1),
+    /** How long to wait before asking VirusTotal again about a submitted file. */
+    VIRUSTOTAL_POLL_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
     /** The API key's quota (the public tier allows 4). */
     VIRUSTOTAL_REQUESTS_PER_MINUTE: z.coerce.number().int().min(2).default(4),
     /** multi: weighted share of engines that must flag a file (0–1], and how many must answer at all. */

@@ -307,3 +307,38 @@ describe("[UPLOADS][VALIDATION]", () => {
     );
   });
 });
+
+describe("[UPLOADS][S3][CORS]", () => {
+  it("the bucket lets the admin's origin PUT directly and read the ETag (what Uppy needs)", async () => {
+    const bucket = `${getEnv().REDIS_PREFIX}-cors`;
+    const server = await startTestServer({
+      STORAGE_DRIVER: "s3",
+      S3_ENDPOINT: process.env.TEST_S3_ENDPOINT ?? "http://127.0.0.1:7480",
+      S3_ACCESS_KEY_ID: process.env.TEST_S3_ACCESS_KEY ?? "airlock-test",
+      S3_SECRET_ACCESS_KEY: process.env.TEST_S3_SECRET_KEY ?? "airlock-test-secret",
+      S3_BUCKET: bucket,
+    });
+    try {
+      const { key } = await seedUser();
+      const init = await server.client(key).upload.initiate.mutate({ filename: "c.txt", mimeType: "text/plain", size: 3 });
+      const signed = await server.client(key).upload.sign.mutate({ assetId: init.assetId, method: "PUT" });
+      const preflight = (origin: string) =>
+        fetch(signed.url, {
+          method: "OPTIONS",
+          headers: { origin, "access-control-request-method": "PUT", "access-control-request-headers": "content-type" },
+        });
+      const allowed = await preflight(server.url);
+      expect(allowed.status).toBe(200);
+      expect(allowed.headers.get("access-control-allow-origin")).toBe(server.url);
+      expect(allowed.headers.get("access-control-allow-methods")).toContain("PUT");
+      const put = await fetch(signed.url, { method: "PUT", headers: { ...signed.headers, origin: server.url }, body: "abc" });
+      expect(put.status).toBe(200);
+      expect(put.headers.get("access-control-expose-headers")?.toLowerCase()).toContain("etag");
+      const refused = await preflight("http://evil.example");
+      expect(refused.headers.get("access-control-allow-origin")).toBeNull();
+    } finally {
+      if (server.storage instanceof S3StorageDriver) await destroyBucketForTests(server.storage);
+      await server.close();
+    }
+  });
+});

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { queueScan } from "@airlock/shared/scan-queue";
+import { startVirusTotalStandIn } from "@airlock/shared/scanner/testing/virustotal-stand-in";
 import { storedZip } from "@airlock/shared/scanner/testing/zip";
 import { quarantineKey } from "@airlock/shared/storage";
 import sharp from "sharp";
@@ -130,6 +131,42 @@ describe("[SCAN][PIPELINE] against the real clamd", () => {
     const outcome = await reconcileRegistration.process({ data: {} } as never, worker.ctx, undefined);
     expect(outcome).toBe("success");
     expect((await waitForStatus(worker.ctx, asset.id, terminal)).status).toBe("CLEAN");
+  });
+});
+
+describe("[SCAN][VIRUSTOTAL] an asynchronous engine, against the v3 stand-in", () => {
+  it("an unknown file is uploaded, the job waits delayed between polls, and the verdict lands", async () => {
+    const standIn = await startVirusTotalStandIn({ queuedPolls: 2 });
+    const worker = await startTestWorker({
+      SCANNER_PROVIDER: "virustotal",
+      VIRUSTOTAL_URL: standIn.baseUrl,
+      VIRUSTOTAL_API_KEY: standIn.apiKey,
+      VIRUSTOTAL_POLL_INTERVAL_MS: "200",
+      VIRUSTOTAL_REQUESTS_PER_MINUTE: "600",
+    });
+    try {
+      const infected = await seedUploadedAsset(worker.ctx, Buffer.concat([Buffer.from("prefix "), EICAR]), {
+        filename: "v.txt",
+        mime: "text/plain",
+      });
+      const clean = await seedUploadedAsset(worker.ctx, Buffer.from(`harmless ${Date.now()}`), { filename: "c.txt", mime: "text/plain" });
+      await queueScan(worker.ctx.queues, worker.ctx.env, infected.id);
+      await queueScan(worker.ctx.queues, worker.ctx.env, clean.id);
+      await expect
+        .poll(async () => (await worker.ctx.queues["asset-virus-scan"].getJob(infected.id))?.getState(), { timeout: 10_000 })
+        .toBe("delayed");
+      expect((await worker.ctx.db.asset.findUniqueOrThrow({ where: { id: infected.id } })).status).toBe("SCANNING");
+      const done = await waitForStatus(worker.ctx, infected.id, terminal);
+      expect(done.status).toBe("QUARANTINED");
+      expect((await waitForStatus(worker.ctx, clean.id, terminal)).status).toBe("CLEAN");
+      const polls = standIn.requests.filter((r) => r.path.includes("/analyses/"));
+      expect(polls.length).toBeGreaterThanOrEqual(6); // two files, each queued twice then completed
+      const [result] = await worker.ctx.db.scanResult.findMany({ where: { assetId: infected.id } });
+      expect(result).toMatchObject({ engine: "virustotal", verdict: "INFECTED" });
+    } finally {
+      await worker.close();
+      await standIn.close();
+    }
   });
 });
 

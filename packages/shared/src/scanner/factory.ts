@@ -19,6 +19,7 @@ type ScannerEnv = Pick<
   | "VIRUSTOTAL_URL"
   | "VIRUSTOTAL_MALICIOUS_THRESHOLD"
   | "VIRUSTOTAL_REQUESTS_PER_MINUTE"
+  | "VIRUSTOTAL_POLL_INTERVAL_MS"
   | "MULTI_THRESHOLD"
   | "MULTI_MIN_ANSWERS"
   | "MULTI_CLAMAV_WEIGHT"
@@ -63,5 +64,6 @@ function createVirusTotal(env: ScannerEnv): VirusTotalScanner {
     baseUrl: env.VIRUSTOTAL_URL,
     maliciousThreshold: env.VIRUSTOTAL_MALICIOUS_THRESHOLD,
     requestsPerMinute: env.VIRUSTOTAL_REQUESTS_PER_MINUTE,
+    pollIntervalMs: env.VIRUSTOTAL_POLL_INTERVAL_MS,
   });
 }
