@@ -55,22 +55,23 @@ export function createApp(deps: AppDeps) {
       "request",
     );
   });
-  app.use(
-    secureHeaders({
-      contentSecurityPolicy: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", "data:", "blob:"],
-        connectSrc: ["'self'", ...(env.S3_ENDPOINT ? [new URL(env.S3_ENDPOINT).origin] : [])],
-        frameAncestors: ["'none'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'self'"],
-      },
-      crossOriginResourcePolicy: "same-origin",
-      referrerPolicy: "no-referrer",
-    }),
-  );
+  // Not on /storage: downloads carry their own stricter headers (CSP sandbox, attachment), which the
+  // SPA's policy would overwrite.
+  const spaHeaders = secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", "data:", "blob:"],
+      connectSrc: ["'self'", ...(env.S3_ENDPOINT ? [new URL(env.S3_ENDPOINT).origin] : [])],
+      frameAncestors: ["'none'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'self'"],
+    },
+    crossOriginResourcePolicy: "same-origin",
+    referrerPolicy: "no-referrer",
+  });
+  app.use((c, next) => (c.req.path.startsWith("/storage/") ? next() : spaHeaders(c, next)));
   app.use(
     "*",
     cors({

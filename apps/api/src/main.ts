@@ -7,6 +7,7 @@ import { closeQueues, createQueues } from "@airlock/shared/queue-client";
 import { createRedis } from "@airlock/shared/redis";
 import { createScanner } from "@airlock/shared/scanner";
 import { createStorage, S3StorageDriver } from "@airlock/shared/storage";
+import { LocalStorageDriver } from "@airlock/shared/storage/local";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.ts";
 
@@ -18,6 +19,8 @@ const redis = createRedis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
 redis.on("error", (err) => log.warn({ err: err.message }, "redis error"));
 
 const storage = createStorage(env);
+// Temp files of uploads cut off by a crash or restart.
+if (storage instanceof LocalStorageDriver) await storage.sweepTemp();
 if (storage instanceof S3StorageDriver) await storage.ensureBucket([new URL(env.PUBLIC_URL).origin, ...env.CORS_ORIGINS]);
 const queues = createQueues(redis, env.REDIS_PREFIX, (err) => log.warn({ err: err.message }, "queue connection error"));
 const scanner = createScanner(env);

@@ -101,6 +101,25 @@ describe.each(drivers)("[UPLOADS][$name]", (driver) => {
     expect(await storedSha256(init.key)).toBe(sha256(bytes));
   });
 
+  it("a PUT URL replayed after confirm cannot replace the bytes that were checked and scanned", async () => {
+    const { key } = await seedUser();
+    const client = server.client(key);
+    const original = Buffer.from("the original text, long enough to be overwritten");
+    const init = await client.upload.initiate.mutate({ filename: "o.txt", mimeType: "text/plain", size: original.length });
+    const signed = await client.upload.sign.mutate({ assetId: init.assetId, method: "PUT" });
+    expect((await fetch(signed.url, { method: "PUT", headers: signed.headers, body: original })).status).toBe(200);
+    const asset = await client.upload.confirm.mutate({ assetId: init.assetId });
+    const evil = Buffer.from("<script>evil()</script>");
+    await fetch(signed.url, {
+      method: "PUT",
+      headers: signed.headers,
+      body: Buffer.concat([evil, Buffer.alloc(original.length - evil.length, 32)]).subarray(0, original.length),
+    });
+    expect(asset.key).not.toBe(init.key);
+    expect(await storedSha256(asset.key)).toBe(sha256(original));
+    expect(await client.upload.confirm.mutate({ assetId: init.assetId })).toMatchObject({ status: "UPLOADED", key: asset.key });
+  });
+
   it("fails the asset and removes the object when the stored size differs from the declared one", async () => {
     const { key } = await seedUser();
     const client = server.client(key);
@@ -219,15 +238,21 @@ describe.each(drivers)("[UPLOADS][$name]", (driver) => {
     expect(res.status).toBe(200);
     expect(await res.text()).toBe("clean text");
     expect(res.headers.get("content-disposition")).toMatch(/^attachment; filename="report final.txt"/);
+    // The local driver's own download headers survive the API's middleware (S3 sets neither).
+    if (driver.name === "local") {
+      expect(res.headers.get("content-security-policy")).toBe("sandbox");
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    }
   });
 
   it("deletes an upload with its object, keeping the row as DELETED", async () => {
     const { key } = await seedUser();
     const client = server.client(key);
-    const { init } = await uploadFile(client, Buffer.from("bye"), { filename: "bye.txt", mimeType: "text/plain" });
+    const { init, asset } = await uploadFile(client, Buffer.from("bye"), { filename: "bye.txt", mimeType: "text/plain" });
+    expect(await server.storage.head(asset.key)).not.toBeNull();
     const deleted = await client.upload.delete.mutate({ assetId: init.assetId });
     expect(deleted.status).toBe("DELETED");
-    expect(await server.storage.head(init.key)).toBeNull();
+    expect(await server.storage.head(asset.key)).toBeNull();
     expect(await server.db.uploadEvent.count({ where: { assetId: init.assetId, type: "DELETED" } })).toBe(1);
   });
 });

@@ -10,7 +10,7 @@ import { hitRateLimit } from "@airlock/shared/rate-limit";
 import { redisKey } from "@airlock/shared/redis";
 import { queueScan } from "@airlock/shared/scan-queue";
 import type { TInitiateUpload, TListUploads, TSignUpload } from "@airlock/shared/schemas";
-import { quarantineKey, type SignedOperation, type StorageDriver, uploadKey } from "@airlock/shared/storage";
+import { confirmedKey, quarantineKey, type SignedOperation, type StorageDriver, uploadKey } from "@airlock/shared/storage";
 import { checkContent, extensionMatchesMime, sanitizeFilename } from "@airlock/shared/uploads";
 import { fileTypeFromBuffer } from "file-type";
 import type { Redis } from "ioredis";
@@ -186,21 +186,22 @@ async function bindUploadId(db: PrismaClient, asset: Asset, uploadId: string): P
 
 export async function confirmUpload(deps: UploadDeps, user: AuthenticatedUser, assetId: string) {
   const { env, db, storage } = deps;
-  const asset = await findOwnAsset(db, user, assetId);
+  const found = await findOwnAsset(db, user, assetId);
   // Idempotent: a repeated confirm answers with the current state.
-  if (asset.status !== "PENDING_UPLOAD") {
-    if (asset.status === "FAILED" || asset.status === "DELETED") {
+  if (found.status !== "PENDING_UPLOAD") {
+    if (found.status === "FAILED" || found.status === "DELETED") {
       throw new AppError(
         "INVALID_STATE",
-        `this upload is ${asset.status.toLowerCase()}${asset.failureReason ? `: ${asset.failureReason}` : ""}`,
+        `this upload is ${found.status.toLowerCase()}${found.failureReason ? `: ${found.failureReason}` : ""}`,
         {
-          details: { status: asset.status, failureCode: asset.failureCode },
+          details: { status: found.status, failureCode: found.failureCode },
         },
       );
     }
-    return toAssetView(asset);
+    return toAssetView(found);
   }
 
+  const asset = await sealSinglePut(deps, found);
   const fail = (code: AppErrorCode, failureCode: string, reason: string) => failUpload(deps, asset, code, failureCode, reason);
   const info = await storage.head(asset.storageKey).catch((error: unknown) => {
     throw new AppError("SERVICE_UNAVAILABLE", "storage is unavailable, retry the confirmation shortly", { cause: error });
@@ -246,6 +247,24 @@ export async function confirmUpload(deps: UploadDeps, user: AuthenticatedUser, a
   return toAssetView(current);
 }
 
+/**
+ * Moves a single-PUT object to its confirmed key before anything reads it, so every check and the
+ * scan see bytes no outstanding PUT URL can replace. Repeatable: a confirm retried after the move
+ * finds the object already there.
+ */
+async function sealSinglePut(deps: UploadDeps, asset: Asset): Promise<Asset> {
+  if (asset.mode !== "SINGLE") return asset;
+  const sealed = confirmedKey(asset.storageKey);
+  try {
+    if (await deps.storage.head(asset.storageKey)) await deps.storage.move(asset.storageKey, sealed);
+    else if (!(await deps.storage.head(sealed))) return asset; // nothing uploaded: confirm fails below
+  } catch (error) {
+    throw new AppError("SERVICE_UNAVAILABLE", "storage is unavailable, retry the confirmation shortly", { cause: error });
+  }
+  await deps.db.asset.updateMany({ where: { id: asset.id, status: "PENDING_UPLOAD" }, data: { storageKey: sealed } });
+  return { ...asset, storageKey: sealed };
+}
+
 export async function enqueueScan(deps: Pick<UploadDeps, "queues" | "log" | "env">, assetId: string): Promise<boolean> {
   try {
     await queueScan(deps.queues, deps.env, assetId);
@@ -283,7 +302,11 @@ async function failUpload(deps: UploadDeps, asset: Asset, code: AppErrorCode, fa
 
 /** Best effort: a storage error here is logged and left to the cleanup job's orphan sweep. */
 async function removeStoredObjects(deps: Pick<UploadDeps, "storage" | "log">, asset: Asset): Promise<void> {
-  const keys = [asset.storageKey, quarantineKey(asset.storageKey), ...(asset.thumbnailKey ? [asset.thumbnailKey] : [])];
+  // The key the client uploaded to, and where confirm and quarantine may have moved the object since.
+  const original = uploadKey(asset.ownerId, asset.id, asset.safeName);
+  const keys = [
+    ...new Set([original, asset.storageKey, quarantineKey(asset.storageKey), ...(asset.thumbnailKey ? [asset.thumbnailKey] : [])]),
+  ];
   const results = await Promise.allSettled([
     ...keys.map((key) => deps.storage.delete(key)),
     ...(asset.uploadId ? [deps.storage.abortMultipart(asset.storageKey, asset.uploadId)] : []),

@@ -226,12 +226,15 @@ async function sweepOrphans(
       cursor = page.cursor;
       const candidates = page.items.filter((item) => item.lastModified < olderThan);
       const ids = candidates.map((item) => assetIdOf(item.key)).filter((id): id is string => id !== null);
-      const live = new Set(
-        (await deps.db.asset.findMany({ where: { id: { in: ids }, status: { not: "DELETED" } }, select: { id: true } })).map((a) => a.id),
+      // An object is live only at its asset's current key (or that key's quarantine twin): bytes
+      // written to an old key, e.g. a stale PUT URL replayed after confirm moved the object, are orphans.
+      const liveKeys = new Set(
+        (await deps.db.asset.findMany({ where: { id: { in: ids }, status: { not: "DELETED" } }, select: { storageKey: true } })).flatMap(
+          (a) => [a.storageKey, quarantineKey(a.storageKey)],
+        ),
       );
       for (const item of candidates) {
-        const id = assetIdOf(item.key);
-        if (id && live.has(id)) continue;
+        if (liveKeys.has(item.key)) continue;
         try {
           if (!dryRun) await deps.storage.delete(item.key);
           note("orphans", item.key, item.size);

@@ -88,6 +88,16 @@ export function uploadKey(ownerId: string, assetId: string, safeName: string): s
   return `${SIGNABLE_PREFIX}${ownerId}/${assetId}/${safeName}`;
 }
 
+/**
+ * Where a single-PUT upload's object lives once confirmed. Moving it there at confirm means a signed
+ * PUT URL that has not expired yet can no longer replace the bytes that are checked and scanned (a
+ * completed multipart upload cannot be re-targeted, so multipart objects stay where they are).
+ */
+export function confirmedKey(storageKey: string): string {
+  const slash = storageKey.lastIndexOf("/");
+  return `${storageKey.slice(0, slash)}/confirmed${storageKey.slice(slash)}`;
+}
+
 export function quarantineKey(storageKey: string): string {
   return `${QUARANTINE_PREFIX}${storageKey.slice(SIGNABLE_PREFIX.length)}`;
 }
