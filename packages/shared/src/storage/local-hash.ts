@@ -4,10 +4,11 @@ import { Worker } from "node:worker_threads";
  * MD5 (S3's ETag) computed on a worker thread while the bytes stream to disk.
  *
  * Why: MD5 runs at ~600 MB/s on one core (no hardware help, unlike SHA-256), so hashing on the event loop
- * made a 256 MiB PUT through the local driver take ~0.71× the throughput of raw node:http on a 2-vCPU VM,
- * and it held the API's event loop for ~1.7 ms per MiB received. On a worker, the hash runs in parallel
- * on the other core (measured ~0.87–0.91× of raw, within this VM's noise of the 10 % goal); the event
- * loop only copies each chunk (memcpy) and posts it.
+ * costs ~0.45 s of event-loop time per 256 MiB received (~1.7 ms per MiB), time the API's other requests
+ * wait for, and serialises with the receive path. On a worker, the hash runs in parallel on another core;
+ * the event loop only copies each chunk (memcpy) and posts it. Measured on a 2-vCPU VM, a 256 MiB PUT went
+ * from ~0.71× to ~0.87–0.91× the throughput of raw node:http when the second core was idle, with no clear
+ * gain when it was busy (the hash still needs its CPU).
  *
  * One worker per process, shared by all uploads, created on first use. It is unref'd while idle, so it never
  * keeps a process alive, and ref'd while a hash is in progress, so awaiting a digest cannot end the process.

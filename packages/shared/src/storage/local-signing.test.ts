@@ -71,10 +71,8 @@ describe("signLocalUrl / verifyLocalRequest", () => {
       expect(verify(tamper(sign(part)), "PUT")).toEqual({ ok: false, reason });
     });
 
-    it("op swapped between ops with the same parameters and method", () => {
-      // listParts (GET) and getObject (GET) differ in parameters; completeMultipart and createMultipart are
-      // both POST but differ too. abortMultipart is the only DELETE. So build the closest pair by hand:
-      // a completeMultipart URL relabelled createMultipart must fail on parameters or signature.
+    it("op relabelled to another op of the same method", () => {
+      // completeMultipart → createMultipart (both POST), with the parameters made to fit the new op.
       const url = sign(operations[4]!);
       const relabelled = withParam(removeParam(url, "uploadId"), PARAM.op, "createMultipart");
       expect(verify(withParam(relabelled, PARAM.contentType, "application/pdf"), "POST")).toEqual({ ok: false, reason: "bad_signature" });
