@@ -16,7 +16,11 @@ export default defineConfig({
   fullyParallel: false,
   timeout: 30_000,
   expect: { timeout: 5_000 },
-  reporter: [["list"], ["html", { outputFolder: "playwright-report", open: "never" }]],
+  reporter: [
+    ["list"],
+    ["html", { outputFolder: "playwright-report", open: "never" }],
+    ["json", { outputFile: "../.test-results/e2e.json" }],
+  ],
   use: {
     trace: "retain-on-failure",
     screenshot: "only-on-failure",

@@ -18,6 +18,8 @@ npx biome ci .
 step "typecheck (server code, admin SPA, e2e)"
 npm run -s typecheck
 step "unit + integration tests (vitest)"
-npx vitest run
+npx vitest run --reporter=default --reporter=json --outputFile.json=.test-results/vitest.json
 step "end-to-end tests (Playwright, Chromium)"
 npm run -s test -w @airlock/e2e
+
+node scripts/test-summary.mjs
