@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { createTempDatabase } from "@airlock/db/testing";
+import { deleteKeysWithPrefix } from "@airlock/shared/redis";
 import { Redis } from "ioredis";
 import { onCleanup } from "./harness/cleanup.ts";
 import { ADMIN_DIR, ADMIN_DIST_DIR, ARTIFACTS_DIR, CHROMIUM_PATH, REPO_ROOT } from "./harness/paths.ts";
@@ -68,6 +69,7 @@ export default async function globalSetup(): Promise<void> {
     // The real engine, as in production: scripts/services.sh starts clamd with the test signatures.
     SCANNER_PROVIDER: "clamav",
     NO_COLOR: "1",
+    WORKER_METRICS_PORT: "0",
   };
 
   // The CLI runs and the build are independent of each other: overlap them.
@@ -167,15 +169,7 @@ async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
-    // Airlock's own keys (`prefix:...`) and BullMQ's (`{prefix}:...`, hash-tagged for Redis Cluster).
-    for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-        cursor = next;
-        if (keys.length) await redis.del(...keys);
-      } while (cursor !== "0");
-    }
+    await deleteKeysWithPrefix(redis, prefix);
   } finally {
     redis.disconnect();
   }

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createTempDatabase } from "@airlock/db/testing";
+import { deleteKeysWithPrefix } from "@airlock/shared/redis";
 import { Redis } from "ioredis";
 import type { TestProject } from "vitest/node";
 
@@ -20,14 +21,7 @@ export default async function setup(project: TestProject) {
     await db.drop();
     const redis = new Redis(redisUrl);
     try {
-      for (const pattern of [`${redisPrefix}:*`, `{${redisPrefix}}:*`]) {
-        let cursor = "0";
-        do {
-          const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-          cursor = next;
-          if (keys.length) await redis.del(...keys);
-        } while (cursor !== "0");
-      }
+      await deleteKeysWithPrefix(redis, redisPrefix);
     } finally {
       redis.disconnect();
     }

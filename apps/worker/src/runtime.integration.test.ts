@@ -1,36 +1,18 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { getDb } from "@airlock/shared/db";
-import { getEnv } from "@airlock/shared/env";
-import { createLogger } from "@airlock/shared/logger";
-import { createMetrics } from "@airlock/shared/metrics";
-import { closeQueues, createQueues } from "@airlock/shared/queue-client";
-import { bullPrefix, createRedis } from "@airlock/shared/redis";
-import { createScanner } from "@airlock/shared/scanner";
-import { createStorage } from "@airlock/shared/storage";
+import { bullPrefix } from "@airlock/shared/redis";
 import { QueueEvents } from "bullmq";
 import { afterAll, describe, expect, it } from "vitest";
-import type { WorkerContext } from "./context.ts";
 import { startWorkers } from "./runtime.ts";
+import { createTestWorkerContext } from "./test-worker.ts";
 
-const env = getEnv();
-const redis = createRedis(env.REDIS_URL);
-const queues = createQueues(redis, env.REDIS_PREFIX);
-const ctx: WorkerContext = {
-  env,
-  db: getDb(),
-  redis,
-  queues,
-  log: createLogger({ name: "worker-test", level: "silent" }),
-  storage: createStorage(env),
-  scanner: createScanner(env),
-  metrics: createMetrics("worker", { db: getDb(), queues }),
-};
+const harness = await createTestWorkerContext({ SCANNER_PROVIDER: "mock" });
+const { ctx } = harness;
+const { env, redis, queues } = ctx;
 
 afterAll(async () => {
-  await closeQueues(queues);
-  redis.disconnect();
+  await harness.close();
 });
 
 describe("[WORKER][RUNTIME]", () => {
@@ -82,7 +64,7 @@ describe("[WORKER][RUNTIME]", () => {
   it("the worker process exits 0 on SIGTERM", async () => {
     const main = fileURLToPath(new URL("./main.ts", import.meta.url));
     const child = spawn(process.execPath, ["--import", "tsx", main], {
-      env: { ...process.env, LOG_LEVEL: "info" },
+      env: { ...process.env, LOG_LEVEL: "info", WORKER_METRICS_PORT: "0" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";

@@ -19,7 +19,7 @@ import { startWorkers } from "./runtime.ts";
  * The real worker processors, in-process, against this test run's database, Redis prefix, a local
  * storage folder of their own and the engine chosen by `overrides` (real clamd by default).
  */
-export async function startTestWorker(overrides: Record<string, string> = {}) {
+export async function createTestWorkerContext(overrides: Record<string, string> = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), "airlock-worker-"));
   const env = parseEnv({ ...process.env, DATA_DIR: dataDir, SCANNER_PROVIDER: "clamav", SCAN_BACKOFF_MS: "50", ...overrides });
   const redis = createRedis(env.REDIS_URL);
@@ -34,6 +34,20 @@ export async function startTestWorker(overrides: Record<string, string> = {}) {
     scanner: createScanner(env),
     metrics: createMetrics("worker", { db: getDb(), queues }),
   };
+  return {
+    ctx,
+    dataDir,
+    async close() {
+      await closeQueues(queues);
+      await ctx.scanner.close?.();
+      redis.disconnect();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startTestWorker(overrides: Record<string, string> = {}) {
+  const { ctx, dataDir, close } = await createTestWorkerContext(overrides);
   const runtime = startWorkers(ctx, registry);
   return {
     ctx,
@@ -41,10 +55,7 @@ export async function startTestWorker(overrides: Record<string, string> = {}) {
     dataDir,
     async close() {
       await runtime.close();
-      await closeQueues(queues);
-      await ctx.scanner.close?.();
-      redis.disconnect();
-      await rm(dataDir, { recursive: true, force: true });
+      await close();
     },
   };
 }

@@ -25,3 +25,20 @@ export function bullPrefix(prefix: string): string {
 export function redisKey(prefix: string, ...parts: Array<string | number>): string {
   return [prefix, ...parts].join(":");
 }
+
+/**
+ * Deletes every key of a deployment or test run: Airlock's own (`prefix:...`) and BullMQ's
+ * (`{prefix}:...`). SCAN in pages, so a large keyspace is never blocked.
+ */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<number> {
+  let deleted = 0;
+  for (const pattern of [`${prefix}:*`, `${bullPrefix(prefix)}:*`]) {
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+      cursor = next;
+      if (keys.length) deleted += await redis.del(...keys);
+    } while (cursor !== "0");
+  }
+  return deleted;
+}

@@ -3,9 +3,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { getEnv } from "@airlock/shared/env";
 import { destroyBucketForTests, S3StorageDriver } from "@airlock/shared/storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { s3Env, storageDrivers } from "../../../../test/storage-drivers.ts";
 import { seedUser, startTestServer, type TestServer, trpcError } from "../test-server.ts";
 import { sendBytes, sendSigned, startUpload, uploadFile } from "../test-upload-client.ts";
 
@@ -16,26 +16,11 @@ const PNG_1x1 = Buffer.from(
 );
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
-/** Both drivers, against real storage: files on disk, and Ceph RGW (scripts/services.sh) for S3. */
-const drivers = [
-  { name: "local", env: async () => ({ STORAGE_DRIVER: "local", DATA_DIR: await mkdtemp(join(tmpdir(), "airlock-local-")) }) },
-  {
-    name: "s3",
-    env: async () => ({
-      STORAGE_DRIVER: "s3",
-      S3_ENDPOINT: process.env.TEST_S3_ENDPOINT ?? "http://127.0.0.1:7480",
-      S3_ACCESS_KEY_ID: process.env.TEST_S3_ACCESS_KEY ?? "airlock-test",
-      S3_SECRET_ACCESS_KEY: process.env.TEST_S3_SECRET_KEY ?? "airlock-test-secret",
-      S3_BUCKET: `${getEnv().REDIS_PREFIX}-uploads`,
-    }),
-  },
-] as const;
-
-describe.each(drivers)("[UPLOADS][$name]", (driver) => {
+describe.each(storageDrivers)("[UPLOADS][$name] against real storage (files on disk; Ceph RGW)", (driver) => {
   let server: TestServer;
   let overrides: Record<string, string>;
   beforeAll(async () => {
-    overrides = await driver.env();
+    overrides = await driver.env("uploads");
     server = await startTestServer({
       ...overrides,
       MULTIPART_THRESHOLD_BYTES: String(16 * MiB),
@@ -335,14 +320,7 @@ describe("[UPLOADS][VALIDATION]", () => {
 
 describe("[UPLOADS][S3][CORS]", () => {
   it("the bucket lets the admin's origin PUT directly and read the ETag (what Uppy needs)", async () => {
-    const bucket = `${getEnv().REDIS_PREFIX}-cors`;
-    const server = await startTestServer({
-      STORAGE_DRIVER: "s3",
-      S3_ENDPOINT: process.env.TEST_S3_ENDPOINT ?? "http://127.0.0.1:7480",
-      S3_ACCESS_KEY_ID: process.env.TEST_S3_ACCESS_KEY ?? "airlock-test",
-      S3_SECRET_ACCESS_KEY: process.env.TEST_S3_SECRET_KEY ?? "airlock-test-secret",
-      S3_BUCKET: bucket,
-    });
+    const server = await startTestServer(s3Env("cors"));
     try {
       const { key } = await seedUser();
       const init = await server.client(key).upload.initiate.mutate({ filename: "c.txt", mimeType: "text/plain", size: 3 });

@@ -210,6 +210,7 @@ describe("[SCAN][CRASH]", () => {
       WORKER_LOCK_DURATION_MS: "2000",
       WORKER_STALLED_INTERVAL_MS: "1000",
       LOG_LEVEL: "warn",
+      WORKER_METRICS_PORT: "0",
     };
     const doomed = spawn(process.execPath, ["--import", "tsx", main], { env, stdio: "ignore" });
     try {

@@ -1,11 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import type { Asset, AssetStatus } from "@airlock/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { storageDrivers } from "../../../../test/storage-drivers.ts";
 import { getDb } from "../db.ts";
-import { getEnv, parseEnv } from "../env.ts";
+import { parseEnv } from "../env.ts";
 import { quarantineKey, type StorageDriver, uploadKey } from "../storage/driver.ts";
 import { createStorage, destroyBucketForTests, S3StorageDriver } from "../storage/index.ts";
 import { DEFAULT_CLEANUP_AGES, runCleanup } from "./run-cleanup.ts";
@@ -13,27 +12,12 @@ import { DEFAULT_CLEANUP_AGES, runCleanup } from "./run-cleanup.ts";
 const HOUR = 3600_000;
 const db = getDb();
 
-const drivers = [
-  { name: "local", env: async () => ({ STORAGE_DRIVER: "local", DATA_DIR: await mkdtemp(join(tmpdir(), "airlock-cleanup-")) }) },
-  {
-    name: "s3",
-    env: async () => ({
-      STORAGE_DRIVER: "s3",
-      S3_ENDPOINT: process.env.TEST_S3_ENDPOINT ?? "http://127.0.0.1:7480",
-      S3_ACCESS_KEY_ID: process.env.TEST_S3_ACCESS_KEY ?? "airlock-test",
-      S3_SECRET_ACCESS_KEY: process.env.TEST_S3_SECRET_KEY ?? "airlock-test-secret",
-      // A bucket of its own: the orphan sweep must not see other suites' objects.
-      S3_BUCKET: `${getEnv().REDIS_PREFIX}-cleanup`,
-    }),
-  },
-] as const;
-
-describe.each(drivers)("[CLEANUP][$name]", (driver) => {
+describe.each(storageDrivers)("[CLEANUP][$name]", (driver) => {
   let storage: StorageDriver;
   let overrides: Record<string, string>;
   let ownerId: string;
   beforeAll(async () => {
-    overrides = await driver.env();
+    overrides = await driver.env("cleanup");
     storage = createStorage(parseEnv({ ...process.env, ...overrides }));
     if (storage instanceof S3StorageDriver) await storage.ensureBucket(["http://localhost"]);
     ownerId = (await db.user.create({ data: { email: `cleanup-${randomUUID()}@test.local` } })).id;
