@@ -1,7 +1,7 @@
 import type { Asset } from "@airlock/db";
 import { recordUploadEvent } from "@airlock/shared/analytics";
 import { publishEvent } from "@airlock/shared/events";
-import type { ScanMeta, ScanVerdict } from "@airlock/shared/scanner";
+import { resumeOf, type ScanMeta, type ScanVerdict } from "@airlock/shared/scanner";
 import { DelayedError, UnrecoverableError } from "bullmq";
 import type { WorkerContext } from "../context.ts";
 import type { Registration } from "../registry.ts";
@@ -52,8 +52,10 @@ export const scanRegistration: Registration<"asset-virus-scan"> = {
           await failScan(ctx, asset, `${verdict.engine} gave no verdict within ${PENDING_LIMIT_MS / 60000} minutes`);
           throw new UnrecoverableError("scan engine stayed pending too long");
         }
-        // Poll later without holding a worker slot: the job waits in the delayed set.
-        await job.updateData({ assetId, pending: { ref: verdict.ref, since } });
+        // Ask again later without holding a worker slot: the job waits in the delayed set. An engine
+        // that could not even take the file yet (its rate limit) wants the bytes again, not a poll.
+        const next = resumeOf(verdict) === "scan" ? { assetId } : { assetId, pending: { ref: verdict.ref, since } };
+        await job.updateData(next);
         await job.moveToDelayed(Date.now() + Math.max(1000, verdict.retryAfterMs), token);
         throw new DelayedError();
       }
@@ -64,6 +66,8 @@ export const scanRegistration: Registration<"asset-virus-scan"> = {
           await failScan(ctx, asset, verdict.reason);
           throw new UnrecoverableError(`scan unavailable: ${verdict.reason}`);
         }
+        // The retry starts over with the bytes: a failed poll must not poison every later attempt.
+        if (pending) await job.updateData({ assetId });
         throw new Error(`scan engine error (attempt ${job.attemptsMade + 1}): ${verdict.reason}`);
       }
       case "clean":
