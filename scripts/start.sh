@@ -24,6 +24,8 @@ trap cleanup INT TERM EXIT
 # API and worker run from the repository root, so relative paths (DATA_DIR, ADMIN_DIST_DIR) name the
 # same folders for both.
 tsx=node_modules/.bin/tsx
+# Storage and cleanup are file-system bound; libuv's default of 4 threads halved cleanup throughput.
+export UV_THREADPOOL_SIZE="${UV_THREADPOOL_SIZE:-16}"
 if $dev; then
   CORS_ORIGINS="${CORS_ORIGINS:-http://localhost:5173}" "$tsx" watch apps/api/src/main.ts & pids+=($!)
   "$tsx" watch apps/worker/src/main.ts & pids+=($!)
