@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { TRPCClient } from "@trpc/client";
 import type { AppRouter } from "./root.ts";
 
@@ -22,6 +23,16 @@ export async function sendSigned(
   const signed = await client.upload.sign.mutate({ assetId, ...call });
   const res = await fetch(signed.url, { method: signed.method, headers: signed.headers, body, duplex: "half" } as RequestInit);
   return { res, text: await res.text() };
+}
+
+/**
+ * Random bytes behind a plain-text lead, so magic-byte detection never mistakes a test payload for a
+ * real format (raw random bytes start with e.g. `1f 9d`, compress's magic, once in 65,536 files).
+ */
+export function opaqueBytes(size: number): Buffer {
+  const bytes = randomBytes(size);
+  bytes.write("airlock opaque test payload\n".slice(0, size), 0, "latin1");
+  return bytes;
 }
 
 function xmlValues(xml: string, tag: string): string[] {

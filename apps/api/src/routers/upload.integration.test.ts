@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +7,7 @@ import { destroyBucketForTests, S3StorageDriver } from "@airlock/shared/storage"
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { s3Env, storageDrivers } from "../../../../test/storage-drivers.ts";
 import { seedUser, startTestServer, type TestServer, trpcError } from "../test-server.ts";
-import { sendBytes, sendSigned, startUpload, uploadFile } from "../test-upload-client.ts";
+import { opaqueBytes, sendBytes, sendSigned, startUpload, uploadFile } from "../test-upload-client.ts";
 
 const MiB = 1024 * 1024;
 const PNG_1x1 = Buffer.from(
@@ -58,7 +58,7 @@ describe.each(storageDrivers)("[UPLOADS][$name] against real storage (files on d
 
   it("uploads a 50 MiB file in parts and the stored bytes equal the source", async () => {
     const { key } = await seedUser();
-    const bytes = randomBytes(50 * MiB);
+    const bytes = opaqueBytes(50 * MiB);
     const { init, asset, trace } = await uploadFile(server.client(key), bytes, {
       filename: "big.bin",
       mimeType: "application/octet-stream",
@@ -71,7 +71,7 @@ describe.each(storageDrivers)("[UPLOADS][$name] against real storage (files on d
 
   it("resumes an upload interrupted after 2 of 5 parts, sending only the missing parts", async () => {
     const { key } = await seedUser();
-    const bytes = randomBytes(5 * 8 * MiB - 1234);
+    const bytes = opaqueBytes(5 * 8 * MiB - 1234);
     const first = server.client(key);
     const init = await startUpload(first, bytes, { filename: "resume.bin", mimeType: "application/octet-stream", sha256: sha256(bytes) });
     expect(init.partCount).toBe(5);
@@ -165,7 +165,7 @@ describe.each(storageDrivers)("[UPLOADS][$name] against real storage (files on d
   it("refuses signed URLs that were tampered with, re-used for another call, or expired", async () => {
     const { key } = await seedUser();
     const client = server.client(key);
-    const bytes = randomBytes(17 * MiB);
+    const bytes = opaqueBytes(17 * MiB);
     const init = await client.upload.initiate.mutate({ filename: "x.bin", mimeType: "application/octet-stream", size: bytes.length });
     const { text } = await sendSigned(client, init.assetId, { method: "POST" });
     const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(text)?.[1] ?? "";
