@@ -14,6 +14,7 @@ import { secureHeaders } from "hono/secure-headers";
 import type { AppDeps, RequestContext } from "./context.ts";
 import { metricsAllowed, metricsRoute } from "./metrics-auth.ts";
 import { checkReadiness } from "./readiness.ts";
+import { createAdminRest } from "./rest/admin-rest.ts";
 import { appRouter } from "./root.ts";
 
 type HonoEnv = { Variables: { requestId: string } };
@@ -130,6 +131,9 @@ export function createApp(deps: AppDeps) {
       },
     }),
   );
+
+  // The REST façade of the admin procedures (same keys, checks and errors as /trpc).
+  app.route("/api/admin", createAdminRest(deps));
 
   mountAdminSpa(app, resolve(env.ADMIN_DIST_DIR));
 

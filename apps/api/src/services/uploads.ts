@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import type { Asset, AssetStatus, Prisma, PrismaClient } from "@airlock/db";
-import { recordUploadEvent } from "@airlock/shared/analytics";
+import { track } from "@airlock/shared/analytics";
 import type { Env } from "@airlock/shared/env";
 import { AppError, type AppErrorCode } from "@airlock/shared/errors";
 import type { Logger } from "@airlock/shared/logger";
@@ -96,7 +96,7 @@ export async function initiateUpload(deps: UploadDeps, user: AuthenticatedUser, 
       partSize,
     },
   });
-  await recordUploadEvent(db, { type: "INITIATED", assetId: asset.id, userId: user.id, mime, size: input.size });
+  await track(deps, { type: "INITIATED", assetId: asset.id, userId: user.id, mime, size: input.size });
   return {
     assetId: asset.id,
     key: asset.storageKey,
@@ -235,7 +235,7 @@ export async function confirmUpload(deps: UploadDeps, user: AuthenticatedUser, a
   });
   const current = await db.asset.findUniqueOrThrow({ where: { id: asset.id } });
   if (moved.count === 1) {
-    await recordUploadEvent(db, {
+    await track(deps, {
       type: "CONFIRMED",
       assetId: asset.id,
       userId: asset.ownerId,
@@ -289,7 +289,7 @@ async function failUpload(deps: UploadDeps, asset: Asset, code: AppErrorCode, fa
   });
   if (moved.count === 1) {
     await removeStoredObjects(deps, asset);
-    await recordUploadEvent(deps.db, {
+    await track(deps, {
       type: "FAILED",
       assetId: asset.id,
       userId: asset.ownerId,
@@ -325,7 +325,7 @@ export async function deleteUpload(deps: UploadDeps, user: AuthenticatedUser, as
   });
   if (moved.count === 0) throw new AppError("INVALID_STATE", "the upload changed while deleting it; retry");
   await removeStoredObjects(deps, asset);
-  await recordUploadEvent(deps.db, {
+  await track(deps, {
     type: "DELETED",
     assetId: asset.id,
     userId: asset.ownerId,

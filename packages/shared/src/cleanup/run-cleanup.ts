@@ -1,6 +1,7 @@
 import type { Asset, AssetStatus, Prisma, PrismaClient } from "@airlock/db";
+import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { recordUploadEvents } from "../analytics/events.ts";
+import { trackMany } from "../analytics/track.ts";
 import { mapConcurrently } from "../map-concurrently.ts";
 import { QUARANTINE_PREFIX, quarantineKey, SIGNABLE_PREFIX, type StorageDriver } from "../storage/driver.ts";
 
@@ -40,6 +41,9 @@ export interface CleanupDeps {
   db: PrismaClient;
   storage: StorageDriver;
   log?: Pick<Logger, "warn" | "info">;
+  /** For the analytics of the DELETED events (`trackMany`); without them only the event rows are written. */
+  redis?: Redis;
+  env?: { REDIS_PREFIX: string };
 }
 
 export interface CategoryTotals {
@@ -173,8 +177,8 @@ async function reclaimBatch(
     }
   });
   if (!dryRun && claimed.length > 0) {
-    await recordUploadEvents(
-      deps.db,
+    await trackMany(
+      deps,
       claimed.map((asset) => ({
         type: "DELETED" as const,
         assetId: asset.id,
