@@ -10,6 +10,7 @@ import { createStorage, S3StorageDriver } from "@airlock/shared/storage";
 import { LocalStorageDriver } from "@airlock/shared/storage/local";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.ts";
+import { attachLiveEvents } from "./events/ws.ts";
 
 const env = getEnv();
 const log = createLogger({ name: "api", level: env.LOG_LEVEL });
@@ -24,12 +25,15 @@ if (storage instanceof LocalStorageDriver) await storage.sweepTemp();
 if (storage instanceof S3StorageDriver) await storage.ensureBucket([new URL(env.PUBLIC_URL).origin, ...env.CORS_ORIGINS]);
 const queues = createQueues(redis, env.REDIS_PREFIX, (err) => log.warn({ err: err.message }, "queue connection error"));
 const scanner = createScanner(env);
-const app = createApp({ env, db, redis, log, storage, queues, scanner, metrics: createMetrics("api", { db, queues }) });
+const deps = { env, db, redis, log, storage, queues, scanner, metrics: createMetrics("api", { db, queues }) };
+const app = createApp(deps);
 const server = serve({ fetch: app.fetch, hostname: env.HOST, port: env.PORT }, (info) => {
   log.info({ host: info.address, port: info.port }, `Airlock API listening on ${env.PUBLIC_URL}`);
 }) as Server;
 server.requestTimeout = 0; // uploads through /storage can take long; the socket timeouts below guard stalls
 server.headersTimeout = 30_000;
+// tRPC subscriptions over WebSocket on the same port (ws://host/trpc), fed by one Redis subscriber.
+const live = attachLiveEvents(server, deps);
 
 let stopping = false;
 async function shutdown(signal: string) {
@@ -39,6 +43,7 @@ async function shutdown(signal: string) {
   const timer = setTimeout(() => process.exit(1), 15_000);
   timer.unref();
   server.close();
+  await live.close().catch(() => {});
   await closeQueues(queues).catch(() => {});
   await Promise.allSettled([db.$disconnect(), redis.quit()]);
   process.exit(0);

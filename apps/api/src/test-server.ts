@@ -12,6 +12,7 @@ import { createStorage, S3StorageDriver } from "@airlock/shared/storage";
 import { serve } from "@hono/node-server";
 import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
 import { createApp } from "./app.ts";
+import { attachLiveEvents } from "./events/ws.ts";
 import type { AppRouter } from "./root.ts";
 import { createApiKey } from "./services/api-keys.ts";
 import { createUser } from "./services/users.ts";
@@ -34,12 +35,17 @@ export async function startTestServer(overrides: Record<string, string> = {}) {
   if (storage instanceof S3StorageDriver) await storage.ensureBucket([url]);
   const queues = createQueues(redis, env.REDIS_PREFIX);
   const scanner = createScanner(env);
-  const app = createApp({ env, db, redis, log, storage, queues, scanner, metrics: createMetrics("api", { db, queues }) });
+  const deps = { env, db, redis, log, storage, queues, scanner, metrics: createMetrics("api", { db, queues }) };
+  const app = createApp(deps);
   server.removeAllListeners("request");
   server.on("request", (await import("@hono/node-server")).getRequestListener(app.fetch));
+  const live = attachLiveEvents(server, deps);
 
   return {
     url,
+    /** tRPC over WebSocket (subscriptions): `events.*`. */
+    wsUrl: `${url.replace(/^http/, "ws")}/trpc`,
+    live,
     env,
     db,
     app,
@@ -51,6 +57,7 @@ export async function startTestServer(overrides: Record<string, string> = {}) {
       });
     },
     async close() {
+      await live.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await closeQueues(queues);

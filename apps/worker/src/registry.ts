@@ -3,9 +3,11 @@ import type { Job } from "bullmq";
 import type { WorkerContext } from "./context.ts";
 import { alertsRegistration } from "./processors/alerts.ts";
 import { cleanupRegistration } from "./processors/cleanup.ts";
+import { notifyRegistration } from "./processors/notify.ts";
 import { reconcileRegistration } from "./processors/reconcile.ts";
 import { scanRegistration } from "./processors/scan.ts";
 import { thumbnailRegistration } from "./processors/thumbnail.ts";
+import { webhookRegistration } from "./processors/webhook.ts";
 
 /** What a handler reports; follow-up jobs are queued by the handler itself, in one place per queue. */
 export type JobOutcome = "success" | "skipped" | "rescheduled";
@@ -37,8 +39,8 @@ export const registry = {
   "asset-virus-scan": scanRegistration,
   "upload-cleanup": cleanupRegistration,
   "asset-thumbnail": thumbnailRegistration,
-  notifications: { planned: "the notifications issue" },
-  "webhook-delivery": { planned: "the notifications issue" },
+  notifications: notifyRegistration,
+  "webhook-delivery": webhookRegistration,
   "alerts-evaluate": alertsRegistration,
   "upload-reconcile": reconcileRegistration,
 } satisfies Registry;

@@ -140,6 +140,26 @@ export const ZEnv = z
     /** Longest side of image thumbnails, in pixels. */
     THUMBNAIL_SIZE: z.coerce.number().int().min(16).max(2048).default(320),
 
+    /** SMTP server of outgoing mail (`smtp://user:pass@host:587`, `smtps://...`); no email is sent without it. */
+    SMTP_URL: z
+      .string()
+      .regex(/^smtps?:\/\//, "must be an smtp:// or smtps:// URL")
+      .optional(),
+    MAIL_FROM: z.string().min(3).default("Airlock <airlock@localhost>"),
+    /** Webhook targets on private, loopback or link-local addresses are refused unless this is set. */
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: bool.default(false),
+    WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    /** The receiver's response body is read up to this many bytes (an excerpt is kept in the delivery log). */
+    WEBHOOK_MAX_RESPONSE_BYTES: bytes.default(64 * 1024),
+    /** Attempts of one delivery; with the default base delay the retries span about 17 hours. */
+    WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(12),
+    /** Delay before the second attempt; doubles on each further attempt. */
+    WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(0).default(30_000),
+    /** An endpoint is disabled (and admins notified) after this many consecutive failed attempts. */
+    WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).default(20),
+    /** After a secret rotation, deliveries are also signed with the old secret for this long. */
+    WEBHOOK_SECRET_OVERLAP_HOURS: z.coerce.number().min(0).default(24),
+
     /** Email of the administrator `npm start` creates on first run. */
     ADMIN_EMAIL: z.email().default("admin@airlock.local"),
   })

@@ -6,10 +6,12 @@ import { createApiKey } from "../services/api-keys.ts";
 import { createUser } from "../services/users.ts";
 import { adminProcedure } from "../trpc.ts";
 import { cleanupRouter } from "./cleanup.ts";
+import { queuesRouter } from "./queues.ts";
 
 /** User management for administrators. */
 export const adminRouter = {
   cleanup: cleanupRouter,
+  queues: queuesRouter,
   users: {
     list: adminProcedure.query(({ ctx }) =>
       ctx.db.user.findMany({

@@ -4,6 +4,7 @@ import { publishEvent } from "@airlock/shared/events";
 import type { Queues } from "@airlock/shared/queue-client";
 import type { WorkerContext } from "../context.ts";
 import type { Registration } from "../registry.ts";
+import { announce } from "../services/announce.ts";
 
 export function alertThresholds(env: Env): AlertThresholds {
   return {
@@ -46,6 +47,7 @@ export const alertsRegistration: Registration<"alerts-evaluate"> = {
       else ctx.log.warn(payload, line);
       await ctx.db.notification.createMany({ data: admins.map((a) => ({ userId: a.id, type: `alert.${kind}`, payload })) });
       await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, { type: `alert.${kind}`, ...payload, at: new Date().toISOString() });
+      await announce(ctx, `alert.${kind}`, `${alert.id}-${kind}`, { payload });
     }
     return "success";
   },

@@ -1,10 +1,11 @@
 import type { Asset } from "@airlock/db";
-import { recordUploadEvent } from "@airlock/shared/analytics";
+import { track } from "@airlock/shared/analytics";
 import { publishEvent } from "@airlock/shared/events";
 import { resumeOf, type ScanMeta, type ScanVerdict } from "@airlock/shared/scanner";
 import { DelayedError, UnrecoverableError } from "bullmq";
 import type { WorkerContext } from "../context.ts";
 import type { Registration } from "../registry.ts";
+import { announce } from "../services/announce.ts";
 import { HashingStream } from "../services/hashing-stream.ts";
 import { quarantineAsset } from "../services/quarantine.ts";
 import { cacheVerdict, getCachedVerdict } from "../services/scan-cache.ts";
@@ -151,7 +152,7 @@ async function markClean(ctx: WorkerContext, asset: Asset, outcome: { sha256: st
     data: { status: "CLEAN", scannedAt: now, scanDurationMs: outcome.scanDurationMs, sha256: outcome.sha256 ?? asset.sha256 },
   });
   if (moved.count === 0) return;
-  await recordUploadEvent(ctx.db, {
+  await track(ctx, {
     type: "SCANNED",
     assetId: asset.id,
     userId: asset.ownerId,
@@ -167,6 +168,7 @@ async function markClean(ctx: WorkerContext, asset: Asset, outcome: { sha256: st
     status: "CLEAN",
     at: now.toISOString(),
   });
+  await announce(ctx, "asset.clean", asset.id, { assetId: asset.id });
   // Follow-ups of a clean file, queued from this one place.
   if ((asset.detectedMime ?? "").startsWith("image/")) {
     await ctx.queues["asset-thumbnail"].add("thumbnail", { assetId: asset.id }, { jobId: asset.id });
@@ -180,7 +182,7 @@ async function failScan(ctx: WorkerContext, asset: Asset, reason: string) {
     data: { status: "FAILED", failureCode: "scan_unavailable", failureReason: `no scanner verdict: ${reason}`.slice(0, 1000) },
   });
   if (moved.count === 0) return;
-  await recordUploadEvent(ctx.db, {
+  await track(ctx, {
     type: "FAILED",
     assetId: asset.id,
     userId: asset.ownerId,
@@ -195,5 +197,6 @@ async function failScan(ctx: WorkerContext, asset: Asset, reason: string) {
     failureCode: "scan_unavailable",
     at: new Date().toISOString(),
   });
+  await announce(ctx, "asset.failed", asset.id, { assetId: asset.id });
   ctx.log.error({ assetId: asset.id, reason }, "scan failed for good; the file stays unavailable");
 }

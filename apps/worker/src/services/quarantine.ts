@@ -1,9 +1,10 @@
 import type { Asset } from "@airlock/db";
-import { recordUploadEvent } from "@airlock/shared/analytics";
+import { track } from "@airlock/shared/analytics";
 import { publishEvent } from "@airlock/shared/events";
 import { quarantineKey } from "@airlock/shared/storage";
 import type { WorkerContext } from "../context.ts";
 import { requestAlertEvaluation } from "../processors/alerts.ts";
+import { announce } from "./announce.ts";
 
 /**
  * Moves an infected or unscannable file out of the upload prefix (copy + delete, verified) into the
@@ -58,8 +59,8 @@ export async function quarantineAsset(
     },
   });
   const base = { assetId: asset.id, userId: asset.ownerId, mime: asset.detectedMime ?? asset.declaredMime, size: asset.size };
-  await recordUploadEvent(ctx.db, { ...base, type: "SCANNED", durationMs: outcome.scanDurationMs, engine: outcome.engine });
-  await recordUploadEvent(ctx.db, {
+  await track(ctx, { ...base, type: "SCANNED", durationMs: outcome.scanDurationMs, engine: outcome.engine });
+  await track(ctx, {
     ...base,
     type: "QUARANTINED",
     reason: outcome.reason === "infected" ? outcome.threats.join(", ") : "unscannable",
@@ -72,6 +73,7 @@ export async function quarantineAsset(
     threats: outcome.threats,
     at: now.toISOString(),
   });
+  await announce(ctx, "asset.quarantined", asset.id, { assetId: asset.id, payload: { reason: outcome.reason } });
   ctx.log.warn({ assetId: asset.id, threats: outcome.threats, reason: outcome.reason }, "file quarantined");
   if (outcome.reason === "infected") await requestAlertEvaluation(ctx, "virus_detected");
   return true;

@@ -1,0 +1,20 @@
+import type { JobOf } from "@airlock/shared/queues";
+import type { WebhookEvent } from "@airlock/shared/webhooks";
+import type { WorkerContext } from "../context.ts";
+
+/**
+ * Announces a pipeline outcome: queues one `notifications` job, which fans out to in-app rows, email
+ * and webhooks (processors/notify.ts). `key` identifies the occurrence (the asset, run or alert id),
+ * so a repeated announcement of the same outcome is queued once. Never throws: the state is already
+ * in PostgreSQL; a lost announcement is logged, not a failed scan.
+ */
+export async function announce(
+  ctx: Pick<WorkerContext, "queues" | "log">,
+  event: WebhookEvent,
+  key: string,
+  data: Omit<JobOf<"notifications">, "event">,
+): Promise<void> {
+  await ctx.queues.notifications
+    .add(event, { event, ...data }, { jobId: `${event}-${key}`.replaceAll(":", "_") })
+    .catch((error: unknown) => ctx.log.warn({ event, key, err: (error as Error).message }, "could not queue notifications"));
+}
