@@ -1,6 +1,6 @@
 import type { AppRouter } from "@airlock/api/router";
 import { MutationCache, QueryCache, QueryClient } from "@tanstack/react-query";
-import { createTRPCClient, httpBatchLink } from "@trpc/client";
+import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink } from "@trpc/client";
 import { createTRPCContext } from "@trpc/tanstack-react-query";
 import { authStore } from "./auth.tsx";
 import { isRetryable, isUnauthorized, MESSAGES } from "./errors.ts";
@@ -11,19 +11,45 @@ export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRou
 export type ApiClient = ReturnType<typeof createApiClient>;
 
 /**
- * A client for the API on this origin (`/trpc`; the Vite dev server proxies it). `getKey` is read
- * on every request, so signing in or out needs no new client.
+ * A client for the API on this origin (`/trpc`; the Vite dev server proxies it, WebSockets too).
+ * Queries and mutations go over HTTP (batched); subscriptions (`events.*`) over one WebSocket at
+ * `/trpc`, which opens with the first subscription and closes shortly after the last one. `getKey` is
+ * read on every HTTP request and on every WebSocket (re)connection, so signing in or out needs no new
+ * client.
  */
 export function createApiClient(getKey: () => string | null) {
+  const wsClient = createWSClient({
+    url: () => `${window.location.protocol === "https:" ? "wss" : "ws"}://${window.location.host}/trpc`,
+    // Browsers cannot put headers on a WebSocket: the key goes in tRPC's first message instead.
+    connectionParams: () => {
+      const apiKey = getKey();
+      return apiKey ? { apiKey } : {};
+    },
+    lazy: { enabled: true, closeMs: 5_000 },
+    keepAlive: { enabled: true, intervalMs: 20_000, pongTimeoutMs: 5_000 },
+    retryDelayMs: (attempt) => Math.min(500 * 2 ** attempt, 15_000),
+  });
+  // The socket authenticated with the key of its first message: never let another key reuse it.
+  let connectedKey = getKey();
+  authStore.subscribe(() => {
+    const key = authStore.getState().apiKey;
+    if (key === connectedKey) return;
+    connectedKey = key;
+    void wsClient.close();
+  });
   return createTRPCClient<AppRouter>({
     links: [
-      httpBatchLink({
-        url: "/trpc",
-        maxURLLength: 2000,
-        headers() {
-          const key = getKey();
-          return key ? { Authorization: `Bearer ${key}` } : {};
-        },
+      splitLink({
+        condition: (op) => op.type === "subscription",
+        true: wsLink({ client: wsClient }),
+        false: httpBatchLink({
+          url: "/trpc",
+          maxURLLength: 2000,
+          headers() {
+            const key = getKey();
+            return key ? { Authorization: `Bearer ${key}` } : {};
+          },
+        }),
       }),
     ],
   });
