@@ -77,6 +77,9 @@ describe("[API][AUTH]", () => {
     const error = await trpcError(server.client(admin.key).admin.users.create.mutate({ email: "not-an-email" }));
     expect(error.data?.code).toBe("BAD_REQUEST");
     expect(error.data?.fieldErrors).toHaveProperty("email");
+    // A sentence naming the field, not Zod's JSON dump of the issues.
+    expect(error.message).toMatch(/^email: /);
+    expect(error.message).not.toContain("[");
   });
 });
 

@@ -3,6 +3,7 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError, z } from "zod";
 import type { RequestContext } from "./context.ts";
 import { authenticateApiKey, bearerToken } from "./services/api-keys.ts";
+import { validationMessage } from "./validation-message.ts";
 
 /**
  * Maps any thrown error to the TRPCError the client sees: AppError keeps its code (also sent as
@@ -28,11 +29,12 @@ export function toTRPCError(error: unknown): TRPCError {
 const t = initTRPC.context<RequestContext>().create({
   errorFormatter({ shape, error }) {
     const app = error.cause instanceof AppError ? error.cause : undefined;
-    const zod = error.cause instanceof ZodError ? z.flattenError(error.cause) : undefined;
+    const zodError = error.cause instanceof ZodError ? error.cause : undefined;
+    const zod = zodError ? z.flattenError(zodError) : undefined;
     return {
       ...shape,
       // Internal errors never leak their message; the request id lets an operator find the log line.
-      message: error.code === "INTERNAL_SERVER_ERROR" ? "internal error" : shape.message,
+      message: error.code === "INTERNAL_SERVER_ERROR" ? "internal error" : zodError ? validationMessage(zodError) : shape.message,
       data: {
         code: shape.data.code,
         httpStatus: app?.httpStatus ?? shape.data.httpStatus,

@@ -2,6 +2,7 @@ import { AppError } from "@airlock/shared/errors";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { ZodError, z } from "zod";
 import { toTRPCError } from "../trpc.ts";
+import { validationMessage } from "../validation-message.ts";
 
 /** The JSON error body of every REST route: `{ "error": { code, message, ... } }`, as app.ts answers too. */
 export interface RestErrorBody {
@@ -33,7 +34,7 @@ export function restError(thrown: unknown, requestId: string): { status: number;
   }
   if (cause instanceof ZodError) {
     const { fieldErrors, formErrors } = z.flattenError(cause);
-    const message = cause.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
+    const message = validationMessage(cause);
     return {
       status: 400,
       body: {
