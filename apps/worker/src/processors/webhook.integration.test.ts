@@ -13,6 +13,7 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startReceiver } from "../test-receiver.ts";
 import { startTestWorker } from "../test-worker.ts";
+import { requeueOverdueDeliveries } from "./reconcile.ts";
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 
@@ -96,6 +97,28 @@ describe("[WORKER][WEBHOOKS]", () => {
     expect(again?.headers["webhook-id"]).toBe(replay.id);
     expect(JSON.parse(again?.body ?? "{}")).toEqual(JSON.parse(last.body));
     expect(new Webhook(secret).verify(again?.body ?? "", again?.headers as Record<string, string>)).toMatchObject({ data: { runId } });
+  });
+
+  it("the reconciler re-queues a delivery whose job was lost, and it is delivered once", async () => {
+    const path = `/lost-${randomUUID()}`;
+    const { endpoint } = await endpointFor(path, ["cleanup.completed"]);
+    // The row as fanOutWebhook writes it, but its job never reached Redis (Redis was down).
+    const lost = await worker.ctx.db.webhookDelivery.create({
+      data: {
+        endpointId: endpoint.id,
+        event: "cleanup.completed",
+        payload: { type: "cleanup.completed", timestamp: new Date().toISOString(), data: {} },
+        createdAt: new Date(Date.now() - (worker.ctx.env.RECONCILE_AFTER_SECONDS + 60) * 1000),
+      },
+    });
+    // Called directly, not through the whole reconciler: that would also re-queue other test files' assets.
+    const cutoff = () => new Date(Date.now() - worker.ctx.env.RECONCILE_AFTER_SECONDS * 1000);
+    expect(await requeueOverdueDeliveries(worker.ctx, cutoff())).toBeGreaterThanOrEqual(1);
+    await waitForDelivery(lost.id, "SUCCEEDED");
+    // A second pass finds nothing overdue; the receiver got the delivery once.
+    await requeueOverdueDeliveries(worker.ctx, cutoff());
+    await new Promise((r) => setTimeout(r, 300));
+    expect(receiver.to(path).map((r) => r.headers["webhook-id"])).toEqual([lost.id]);
   });
 
   it("after a secret rotation, deliveries verify with the new secret and, during the overlap, the old one", async () => {
