@@ -86,8 +86,12 @@ export function createApp(deps: AppDeps) {
 
   const limit = bodyLimit({
     maxSize: env.BODY_LIMIT_BYTES,
+    // The rest of the body is never read, so the connection cannot carry another request: say so, or a
+    // keep-alive client sends its next request on a socket the server is about to close ("other side closed").
     onError: (c) =>
-      c.json({ error: { code: "PAYLOAD_TOO_LARGE", message: `request body is larger than ${env.BODY_LIMIT_BYTES} bytes` } }, 413),
+      c.json({ error: { code: "PAYLOAD_TOO_LARGE", message: `request body is larger than ${env.BODY_LIMIT_BYTES} bytes` } }, 413, {
+        connection: "close",
+      }),
   });
   app.use("/trpc/*", limit);
   app.use("/api/*", limit);

@@ -119,6 +119,20 @@ describe("[API][HTTP]", () => {
     expect(res.status).toBe(413);
   });
 
+  it("closes the connection after a 413, so a keep-alive client's next request does not hit a dead socket", async () => {
+    const { key } = await seedUser("ADMIN");
+    // A body far over the limit: the server answers before reading it, then drops the socket.
+    const tooBig = await fetch(`${server.url}/trpc/admin.users.create`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ email: "x@y.z", name: "n".repeat(1024 * 1024) }),
+    });
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.headers.get("connection")).toBe("close");
+    await tooBig.text();
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+
   it("answers malformed JSON with a 400 tRPC error", async () => {
     const { key } = await seedUser("ADMIN");
     const res = await fetch(`${server.url}/trpc/admin.users.create`, {
