@@ -1,5 +1,6 @@
-import { execFileSync } from "node:child_process";
-import { cpus } from "node:os";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { cpus, loadavg } from "node:os";
 
 /**
  * Shared by the benchmarks: interleaved rounds with the order rotated each round, medians, min–max
@@ -47,17 +48,40 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-/** A markdown table: per variant median ms (min–max), rate, and the median per-round ratio to the baseline. */
-export function table(rounds: RoundResult[][], baseline: string, unit: string): string {
+/**
+ * A markdown table: per variant median ms (min–max), rate, and the median per-round ratio to the baseline.
+ * `ratio: "rate"` reports the ratio of rates (variant work/ms over the baseline's: above 1 is faster) instead of times;
+ * `also` adds a column per extra reference variant (same kind of ratio).
+ */
+export function table(
+  rounds: RoundResult[][],
+  baseline: string,
+  unit: string,
+  options: { ratio?: "time" | "rate"; also?: string[] } = {},
+): string {
+  const rate = options.ratio === "rate";
+  const also = options.also ?? [];
   const names = rounds[0]?.map((r) => r.name).sort((a, b) => (a === baseline ? -1 : b === baseline ? 1 : a.localeCompare(b))) ?? [];
-  const lines = [`| variant | median ms (min–max) | ${unit}/s | × baseline (median of per-round ratios) |`, "|---|---|---|---|"];
+  const ratioTo = (name: string, reference: string) =>
+    median(
+      rounds.map((round) => {
+        const run = round.find((r) => r.name === name) as RoundResult;
+        const ref = round.find((r) => r.name === reference) as RoundResult;
+        // Rates compare work per time, so variants may do different amounts of work per round.
+        return rate ? run.work / run.ms / (ref.work / ref.ms) : run.ms / ref.ms;
+      }),
+    ).toFixed(2);
+  const kind = rate ? `× ${baseline} ${unit}/s` : "× baseline";
+  const lines = [
+    `| variant | median ms (min–max) | ${unit}/s | ${kind} (median of per-round ratios) |${also.map((a) => ` × ${a} |`).join("")}`,
+    `|---|---|---|---|${also.map(() => "---|").join("")}`,
+  ];
   for (const name of names) {
     const runs = rounds.map((round) => round.find((r) => r.name === name) as RoundResult);
     const ms = runs.map((r) => r.ms);
     const rates = runs.map((r) => (r.work / r.ms) * 1000);
-    const ratios = rounds.map((round) => (round.find((r) => r.name === name)?.ms ?? 0) / (round.find((r) => r.name === baseline)?.ms ?? 1));
     lines.push(
-      `| ${name} | ${median(ms).toFixed(0)} (${Math.min(...ms).toFixed(0)}–${Math.max(...ms).toFixed(0)}) | ${median(rates).toFixed(0)} | ${name === baseline ? "1.00 (baseline)" : median(ratios).toFixed(2)} |`,
+      `| ${name} | ${median(ms).toFixed(0)} (${Math.min(...ms).toFixed(0)}–${Math.max(...ms).toFixed(0)}) | ${median(rates).toFixed(0)} | ${name === baseline ? "1.00 (baseline)" : ratioTo(name, baseline)} |${also.map((a) => ` ${name === a ? "1.00" : ratioTo(name, a)} |`).join("")}`,
     );
   }
   return lines.join("\n");
@@ -71,5 +95,72 @@ export function machine(): string {
       return "n/a";
     }
   };
-  return `Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), PostgreSQL ${version("psql", ["-V"])?.split(" ").pop()}, ${new Date().toISOString().slice(0, 10)}`;
+  return `Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), PostgreSQL ${version("psql", ["-V"])?.split(" ").pop()}, ${new Date().toISOString().slice(0, 10)}, ${load()}`;
+}
+
+/** The load average right now (other engineers' test suites share these 2 cores). */
+export function load(): string {
+  return `load average ${loadavg()
+    .map((n) => n.toFixed(2))
+    .join(" ")}`;
+}
+
+/** A free TCP port on 127.0.0.1 (the server processes must know their public URL before they listen). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface ServerProcess {
+  url: string;
+  child: ChildProcess;
+  /** SIGTERM, then SIGKILL after 10 s; resolves when the process has exited. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a server in its own process (so it has its own event loop and its CPU is not the client's) and
+ * waits until `${url}${readyPath}` answers. Its stderr is passed through; stdout is discarded.
+ */
+export async function startServerProcess(
+  args: string[],
+  options: { port: number; env?: Record<string, string>; readyPath?: string; timeoutMs?: number },
+): Promise<ServerProcess> {
+  const url = `http://127.0.0.1:${options.port}`;
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ["ignore", "ignore", "inherit"] });
+  let exited = false;
+  const exit = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  for (;;) {
+    if (exited) throw new Error(`server process ${args.join(" ")} exited before it was ready`);
+    try {
+      await fetch(`${url}${options.readyPath ?? "/"}`);
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill("SIGKILL");
+        throw new Error(`server process ${args.join(" ")} not ready after ${options.timeoutMs ?? 60_000} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  return {
+    url,
+    child,
+    async stop() {
+      if (exited) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exit;
+      clearTimeout(timer);
+    },
+  };
 }

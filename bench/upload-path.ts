@@ -1,0 +1,527 @@
+/**
+ * How fast do bytes get through the storage data path (goals: local driver ≥ 0.9× raw node:http with the same
+ * fsync policy and ≥ 1.2× @tus/server; S3 driver ≥ 0.95× a plain @aws-sdk upload)?
+ *   npx tsx bench/upload-path.ts [--storage local|s3] [--rounds 5] [--sizes 1,16,256] [--files 32,8,2] [--profile DIR]
+ *
+ * One client (this process, in-memory Buffers, node:http with keep-alive) drives every variant; every server
+ * runs in its own process. Files of one size are sent one after another; a multipart file sends its parts
+ * 4 at a time. Timed from the first request of the first file to the last 2xx of the last file.
+ *
+ * --profile DIR writes each server process's CPU profiles (one per thread) under DIR/<server>/.
+ * --storage local (default):
+ *   raw node:http PUT    a bare node:http server (its own process): PUT → createWriteStream(flush: true) →
+ *                        200, i.e. the bytes are fsynced before the answer, the policy of the local driver.
+ *   local signed PUT     the real API (apps/api/src/main.ts in its own process, temp database, own Redis
+ *                        prefix, UV_THREADPOOL_SIZE=16 as `npm start`): one signed PUT to /storage. The
+ *                        driver fsyncs the temp file, renames it into place and fsyncs the parent folder.
+ *   local multipart ×4   the same API: POST ?uploads, parts PUT 4 at a time, POST complete (which copies
+ *                        the parts into the object: every byte is written twice, both times fsynced).
+ *   tus (@tus/server)    @tus/server + @tus/file-store (its own process) and tus-js-client, one PATCH per
+ *                        file. @tus/file-store never fsyncs: its answer means "in the page cache".
+ *   URLs are signed in this process with the API's secret (an HMAC, microseconds): the tRPC `upload.sign`
+ *   round trip is bench/api.ts's subject, not the data path's.
+ *
+ * --storage s3: against Ceph RGW (S3_ENDPOINT, default http://127.0.0.1:7480), a bucket made for the run.
+ *   aws-sdk PutObject / multipart ×4   @aws-sdk/client-s3 straight to RGW (checksums WHEN_REQUIRED, as the driver)
+ *   s3 driver signed PUT / multipart ×4  URLs presigned by the product's S3StorageDriver, sent by the same
+ *                                        node:http client as the local variants.
+ *
+ * Part size: max(5 MiB, min(8 MiB, size/4)), so 16 MiB files have 4 parts of 5 MiB (the last 1 MiB) and
+ * 256 MiB files 32 parts of 8 MiB (the product's default). A 1 MiB "multipart" is a single part.
+ * Outputs are deleted and `sync` runs before every variant (setup, not timed). A warm-up round (not timed)
+ * checks every variant's stored bytes (size and sha256). Cleans up its database, Redis keys, folders, bucket.
+ * Internal: `--serve raw|tus --port N --dir D` runs one of the peer servers (how this script starts them).
+ */
+
+import { execFileSync } from "node:child_process";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { Agent, createServer, type IncomingHttpHeaders, request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { parseArgs } from "node:util";
+import { freePort, machine, runRounds, type ServerProcess, startServerProcess, table, type Variant } from "./lib.ts";
+
+const { values } = parseArgs({
+  options: {
+    storage: { type: "string", default: "local" },
+    rounds: { type: "string", default: "5" },
+    sizes: { type: "string", default: "1,16,256" },
+    files: { type: "string", default: "32,8,2" },
+    profile: { type: "string" },
+    serve: { type: "string" },
+    port: { type: "string" },
+    dir: { type: "string" },
+  },
+});
+
+const MiB = 1024 * 1024;
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+// ---- peer servers (child processes) ----------------------------------------------------------------------
+
+async function serve(kind: string, port: number, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  if (kind === "raw") {
+    const server = createServer((req, res) => {
+      if (req.method !== "PUT") {
+        res.writeHead(req.url === "/" ? 200 : 405).end();
+        return;
+      }
+      const name = (req.url ?? "/x").slice(1).replace(/[^A-Za-z0-9._-]/g, "_");
+      // flush: fsync before close, and pipeline settles after close — durable before the 200, as the driver.
+      const file = createWriteStream(join(dir, name), { flags: "w", flush: true, highWaterMark: MiB });
+      pipeline(req, file).then(
+        () => res.writeHead(200).end(),
+        (error: unknown) => res.writeHead(500).end(String(error)),
+      );
+    });
+    server.requestTimeout = 0;
+    server.listen(port, "127.0.0.1");
+  } else if (kind === "tus") {
+    const { Server } = await import("@tus/server");
+    const { FileStore } = await import("@tus/file-store");
+    const tus = new Server({ path: "/files", datastore: new FileStore({ directory: dir }) });
+    const server = createServer((req, res) => {
+      if (req.url === "/") res.writeHead(200).end();
+      else void tus.handle(req, res);
+    });
+    server.requestTimeout = 0;
+    server.listen(port, "127.0.0.1");
+  } else {
+    throw new Error(`unknown --serve ${kind}`);
+  }
+  process.on("SIGTERM", () => process.exit(0));
+}
+
+// ---- the client -------------------------------------------------------------------------------------------
+
+const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+}
+
+/** One HTTP request with an in-memory body; resolves with the whole answer. */
+function send(method: string, url: string, headers: Record<string, string>, body?: Buffer): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, agent, headers: { ...headers, "content-length": String(body?.length ?? 0) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+function ok(answer: Answer, what: string): Answer {
+  if (answer.status < 200 || answer.status > 299) throw new Error(`${what}: ${answer.status} ${answer.text.slice(0, 300)}`);
+  return answer;
+}
+
+function partSize(size: number): number {
+  return Math.max(5 * MiB, Math.min(8 * MiB, Math.ceil(size / 4)));
+}
+
+async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++] as T);
+    }),
+  );
+}
+
+/** What a storage target must answer, whatever signs it: the S3 calls as (method, url, headers). */
+type Signer = (
+  operation:
+    | { op: "putObject"; key: string; size: number }
+    | { op: "createMultipart"; key: string }
+    | { op: "uploadPart"; key: string; uploadId: string; partNumber: number; size: number }
+    | { op: "completeMultipart"; key: string; uploadId: string },
+) => Promise<{ method: string; url: string; headers: Record<string, string> }>;
+
+async function signedPut(sign: Signer, key: string, body: Buffer): Promise<void> {
+  const s = await sign({ op: "putObject", key, size: body.length });
+  ok(await send(s.method, s.url, s.headers, body), "signed PUT");
+}
+
+async function signedMultipart(sign: Signer, key: string, body: Buffer): Promise<void> {
+  const create = await sign({ op: "createMultipart", key });
+  const created = ok(await send(create.method, create.url, create.headers), "create multipart");
+  const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(created.text)?.[1];
+  if (!uploadId) throw new Error(`no UploadId in ${created.text}`);
+  const size = partSize(body.length);
+  const count = Math.ceil(body.length / size);
+  const etags: string[] = [];
+  await mapLimit(
+    Array.from({ length: count }, (_, i) => i + 1),
+    4,
+    async (partNumber) => {
+      const bytes = body.subarray((partNumber - 1) * size, partNumber * size);
+      const s = await sign({ op: "uploadPart", key, uploadId, partNumber, size: bytes.length });
+      const answer = ok(await send(s.method, s.url, s.headers, bytes), `part ${partNumber}`);
+      etags[partNumber - 1] = String(answer.headers.etag);
+    },
+  );
+  const xml = `<CompleteMultipartUpload>${etags.map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${etag}</ETag></Part>`).join("")}</CompleteMultipartUpload>`;
+  const complete = await sign({ op: "completeMultipart", key, uploadId });
+  const done = ok(
+    await send(complete.method, complete.url, { ...complete.headers, "content-type": "application/xml" }, Buffer.from(xml)),
+    "complete",
+  );
+  // S3 may answer 200 with an error body when completion fails late.
+  if (!done.text.includes("CompleteMultipartUploadResult")) throw new Error(`complete failed: ${done.text.slice(0, 300)}`);
+}
+
+async function emptyDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const name of await readdir(dir)) await rm(join(dir, name), { recursive: true, force: true });
+}
+
+function sha256(bytes: Buffer): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Random bytes behind a plain-text lead (as the upload tests: no format is ever detected by chance). */
+function payload(size: number): Buffer {
+  const bytes = randomBytes(size);
+  bytes.write("airlock bench payload\n", 0, "latin1");
+  return bytes;
+}
+
+interface Target {
+  name: string;
+  /** Uploads one file; returns what to read back for the warm-up check. */
+  upload: (body: Buffer) => Promise<string>;
+  /** The stored bytes of what `upload` returned. */
+  readBack: (ref: string) => Promise<Buffer>;
+  /** Deletes every output (not timed). */
+  clear: () => Promise<void>;
+}
+
+async function main(): Promise<void> {
+  const sizes = values.sizes.split(",").map(Number);
+  const files = values.files.split(",").map(Number);
+  const rounds = Number(values.rounds);
+  const work = join(tmpdir(), `airlock-bench-upload-${process.pid}`);
+  const cleanups: Array<() => Promise<void>> = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch((error: unknown) => log(`cleanup: ${String(error)}`));
+    agent.destroy();
+    await rm(work, { recursive: true, force: true });
+  };
+  process.once("SIGINT", () => void cleanup().then(() => process.exit(130)));
+  const startedAt = machine();
+  try {
+    const targets = values.storage === "s3" ? await s3Targets(cleanups) : await localTargets(work, cleanups);
+    const baseline = targets[0]?.name as string;
+    const also = values.storage === "s3" ? [targets[2]?.name as string] : [targets[3]?.name as string];
+
+    // Warm-up (not timed): every target stores one file of each size exactly.
+    for (const size of sizes) {
+      const body = payload(size * MiB);
+      for (const target of targets) {
+        await target.clear();
+        const stored = await target.readBack(await target.upload(body));
+        if (stored.length !== body.length || sha256(stored) !== sha256(body))
+          throw new Error(`${target.name} stored ${stored.length} bytes, not the ${body.length} sent (or other bytes)`);
+      }
+      log(`warm-up ${size} MiB: every variant stored the exact bytes`);
+    }
+
+    const tables: string[] = [];
+    for (const [index, size] of sizes.entries()) {
+      const count = files[index] ?? 1;
+      const body = payload(size * MiB);
+      const variants: Variant[] = targets.map((target) => ({
+        name: target.name,
+        setup: async () => {
+          for (const t of targets) await t.clear();
+          execFileSync("sync");
+        },
+        run: async () => {
+          for (let i = 0; i < count; i++) await target.upload(body);
+          return (count * body.length) / 1e6;
+        },
+      }));
+      const results = await runRounds(variants, rounds, log);
+      tables.push(`### ${size} MiB × ${count} files\n\n${table(results, baseline, "MB", { ratio: "rate", also })}`);
+    }
+    for (const target of targets) await target.clear();
+
+    console.log(`\n## Upload data path, ${values.storage} — ${startedAt}; at the end: ${machine().split(", ").pop()}\n`);
+    console.log(tables.join("\n\n"));
+    console.log(
+      `\nReproduce: npx tsx bench/upload-path.ts --storage ${values.storage} --rounds ${rounds} --sizes ${values.sizes} --files ${values.files}`,
+    );
+  } finally {
+    await cleanup();
+  }
+}
+
+async function localTargets(work: string, cleanups: Array<() => Promise<void>>): Promise<Target[]> {
+  const { createTempDatabase } = await import("@airlock/db/testing");
+  const { createRedis, deleteKeysWithPrefix } = await import("@airlock/shared/redis");
+  const { LocalStorageDriver } = await import("@airlock/shared/storage/local");
+  const baseUrl = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+  const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+  const database = await createTempDatabase(baseUrl, { label: "bench_upload" });
+  cleanups.push(() => database.drop());
+  const prefix = `airlock-bench-upload-${randomBytes(4).toString("hex")}`;
+  cleanups.push(async () => {
+    const redis = createRedis(redisUrl, { maxRetriesPerRequest: 2 });
+    await deleteKeysWithPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  const dataDir = join(work, "api-data");
+  const rawDir = join(work, "raw");
+  const tusDir = join(work, "tus");
+  const secret = randomBytes(32).toString("hex");
+  // As `npm start` runs the API; the peers get the same libuv pool.
+  const serverEnv = { UV_THREADPOOL_SIZE: "16" };
+  const start = async (name: string, args: (port: number) => string[], env: Record<string, string>, readyPath: string) => {
+    const port = await freePort();
+    const profile = values.profile ? ["--cpu-prof", "--cpu-prof-dir", join(values.profile, name)] : [];
+    const server: ServerProcess = await startServerProcess([...profile, ...args(port)], {
+      port,
+      env: { ...serverEnv, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...env },
+      readyPath,
+    });
+    cleanups.push(() => server.stop());
+    return server;
+  };
+  const self = new URL(import.meta.url).pathname;
+  const api = await start(
+    "api",
+    () => ["--import", "tsx", "apps/api/src/main.ts"],
+    {
+      NODE_ENV: "development",
+      LOG_LEVEL: "warn",
+      HOST: "127.0.0.1",
+      DATABASE_URL: database.url,
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: prefix,
+      STORAGE_DRIVER: "local",
+      DATA_DIR: dataDir,
+      STORAGE_SIGNING_SECRET: secret,
+      SCANNER_PROVIDER: "mock",
+    },
+    "/healthz",
+  );
+  const raw = await start("raw", (port) => ["--import", "tsx", self, "--serve", "raw", "--dir", rawDir, "--port", String(port)], {}, "/");
+  const tus = await start("tus", (port) => ["--import", "tsx", self, "--serve", "tus", "--dir", tusDir, "--port", String(port)], {}, "/");
+
+  // Signs exactly as the API's driver does (same secret, same public URL).
+  const driver = new LocalStorageDriver({ dataDir: join(work, "unused"), publicUrl: api.url, secret });
+  const contentType = "application/octet-stream";
+  const sign: Signer = async (operation) => {
+    const op =
+      operation.op === "putObject"
+        ? { op: operation.op, key: operation.key, contentType, maxBytes: operation.size }
+        : operation.op === "createMultipart"
+          ? { op: operation.op, key: operation.key, contentType }
+          : operation.op === "uploadPart"
+            ? {
+                op: operation.op,
+                key: operation.key,
+                uploadId: operation.uploadId,
+                partNumber: operation.partNumber,
+                maxBytes: operation.size,
+              }
+            : operation;
+    return driver.sign(op, 900);
+  };
+  const clearApi = async () => {
+    for (const dir of ["objects", "multipart", "tmp"]) await rm(join(dataDir, dir), { recursive: true, force: true });
+  };
+  const newKey = () => `uploads/bench/${randomUUID()}/payload.bin`;
+  const { Upload } = await import("tus-js-client");
+
+  return [
+    {
+      name: "raw node:http PUT (fsync)",
+      upload: async (body) => {
+        const name = randomUUID();
+        ok(await send("PUT", `${raw.url}/${name}`, { "content-type": contentType }, body), "raw PUT");
+        return name;
+      },
+      readBack: (name) => readFile(join(rawDir, name)),
+      clear: () => emptyDir(rawDir),
+    },
+    {
+      name: "local signed PUT (fsync)",
+      upload: async (body) => {
+        const key = newKey();
+        await signedPut(sign, key, body);
+        return key;
+      },
+      readBack: (key) => readFile(join(dataDir, "objects", ...key.split("/"))),
+      clear: clearApi,
+    },
+    {
+      name: "local multipart ×4 (fsync)",
+      upload: async (body) => {
+        const key = newKey();
+        await signedMultipart(sign, key, body);
+        return key;
+      },
+      readBack: (key) => readFile(join(dataDir, "objects", ...key.split("/"))),
+      clear: clearApi,
+    },
+    {
+      name: "tus (@tus/server, no fsync)",
+      upload: (body) =>
+        new Promise<string>((resolve, reject) => {
+          const upload = new Upload(body, {
+            endpoint: `${tus.url}/files`,
+            chunkSize: Number.POSITIVE_INFINITY,
+            uploadSize: body.length,
+            metadata: { filename: "payload.bin", filetype: contentType },
+            retryDelays: [],
+            storeFingerprintForResuming: false,
+            onError: reject,
+            onSuccess: () => resolve(String(upload.url).split("/").pop() as string),
+          });
+          upload.start();
+        }),
+      readBack: (id) => readFile(join(tusDir, id)),
+      clear: () => emptyDir(tusDir),
+    },
+  ];
+}
+
+async function s3Targets(cleanups: Array<() => Promise<void>>): Promise<Target[]> {
+  const s3sdk = await import("@aws-sdk/client-s3");
+  const { S3StorageDriver } = await import("@airlock/shared/storage");
+  const endpoint = process.env.S3_ENDPOINT ?? "http://127.0.0.1:7480";
+  const credentials = {
+    accessKeyId: process.env.S3_ACCESS_KEY_ID ?? "airlock-test",
+    secretAccessKey: process.env.S3_SECRET_ACCESS_KEY ?? "airlock-test-secret",
+  };
+  const Bucket = `airlock-bench-${randomBytes(4).toString("hex")}`;
+  const client = new s3sdk.S3Client({
+    endpoint,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials,
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+  await client.send(new s3sdk.CreateBucketCommand({ Bucket }));
+  const clear = async () => {
+    for (;;) {
+      const listed = await client.send(new s3sdk.ListObjectsV2Command({ Bucket }));
+      const keys = (listed.Contents ?? []).map((o) => ({ Key: o.Key as string }));
+      if (keys.length === 0) break;
+      await client.send(new s3sdk.DeleteObjectsCommand({ Bucket, Delete: { Objects: keys } }));
+    }
+    const uploads = await client.send(new s3sdk.ListMultipartUploadsCommand({ Bucket }));
+    for (const u of uploads.Uploads ?? [])
+      await client.send(new s3sdk.AbortMultipartUploadCommand({ Bucket, Key: u.Key as string, UploadId: u.UploadId as string }));
+  };
+  cleanups.push(async () => {
+    await clear();
+    await client.send(new s3sdk.DeleteBucketCommand({ Bucket }));
+    client.destroy();
+  });
+  const driver = new S3StorageDriver({ endpoint, region: "us-east-1", bucket: Bucket, forcePathStyle: true, ...credentials });
+  const contentType = "application/octet-stream";
+  const sign: Signer = async (operation) => {
+    const op =
+      operation.op === "putObject"
+        ? { op: operation.op, key: operation.key, contentType, maxBytes: operation.size }
+        : operation.op === "createMultipart"
+          ? { op: operation.op, key: operation.key, contentType }
+          : operation.op === "uploadPart"
+            ? {
+                op: operation.op,
+                key: operation.key,
+                uploadId: operation.uploadId,
+                partNumber: operation.partNumber,
+                maxBytes: operation.size,
+              }
+            : operation;
+    return driver.sign(op, 900);
+  };
+  const newKey = () => `uploads/bench/${randomUUID()}/payload.bin`;
+  const readBack = async (Key: string) => {
+    const got = await client.send(new s3sdk.GetObjectCommand({ Bucket, Key }));
+    return Buffer.from(await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+  };
+  return [
+    {
+      name: "aws-sdk PutObject",
+      upload: async (body) => {
+        const Key = newKey();
+        await client.send(new s3sdk.PutObjectCommand({ Bucket, Key, Body: body, ContentType: contentType }));
+        return Key;
+      },
+      readBack,
+      clear,
+    },
+    {
+      name: "s3 driver signed PUT",
+      upload: async (body) => {
+        const key = newKey();
+        await signedPut(sign, key, body);
+        return key;
+      },
+      readBack,
+      clear,
+    },
+    {
+      name: "aws-sdk multipart ×4",
+      upload: async (body) => {
+        const Key = newKey();
+        const { UploadId } = await client.send(new s3sdk.CreateMultipartUploadCommand({ Bucket, Key, ContentType: contentType }));
+        const size = partSize(body.length);
+        const count = Math.ceil(body.length / size);
+        const parts: Array<{ PartNumber: number; ETag: string }> = [];
+        await mapLimit(
+          Array.from({ length: count }, (_, i) => i + 1),
+          4,
+          async (PartNumber) => {
+            const { ETag } = await client.send(
+              new s3sdk.UploadPartCommand({
+                Bucket,
+                Key,
+                UploadId,
+                PartNumber,
+                Body: body.subarray((PartNumber - 1) * size, PartNumber * size),
+              }),
+            );
+            parts[PartNumber - 1] = { PartNumber, ETag: ETag as string };
+          },
+        );
+        await client.send(new s3sdk.CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }));
+        return Key;
+      },
+      readBack,
+      clear,
+    },
+    {
+      name: "s3 driver signed multipart ×4",
+      upload: async (body) => {
+        const key = newKey();
+        await signedMultipart(sign, key, body);
+        return key;
+      },
+      readBack,
+      clear,
+    },
+  ];
+}
+
+if (values.serve) {
+  await serve(values.serve, Number(values.port), values.dir as string);
+} else {
+  await main();
+}
