@@ -70,6 +70,8 @@ export default async function globalSetup(): Promise<void> {
     SCANNER_PROVIDER: "clamav",
     NO_COLOR: "1",
     WORKER_METRICS_PORT: "0",
+    // The webhook specs run their receiver in the test process, on 127.0.0.1.
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: "true",
   };
 
   // The CLI runs and the build are independent of each other: overlap them.
