@@ -20,7 +20,9 @@ export type AirlockEvent =
       threshold: number;
       summary: string;
       at: string;
-    };
+    }
+  /** An in-app notification row was written for `userId` (the bell refetches; the row holds the details). */
+  | { type: "notification.created"; userId: string; notificationType: string; at: string };
 
 export function eventsChannel(prefix: string): string {
   return redisKey(prefix, "events");

@@ -29,7 +29,7 @@ function connect(server: TestServer, key: string) {
 }
 
 /** Subscribes and collects what arrives; `started` resolves once the server has registered it. */
-function subscribe(server: TestServer, key: string, path: "assets" | "admin", input?: { lastEventId?: string }) {
+function subscribe(server: TestServer, key: string, path: "assets" | "admin" | "notifications", input?: { lastEventId?: string }) {
   const { wsClient, client } = connect(server, key);
   const received: Received[] = [];
   let onStarted!: () => void;
@@ -137,6 +137,24 @@ describe("[EVENTS] live events over WebSocket", () => {
     await publish(mine);
 
     // Published in this order on one channel: had Bob's arrived, it would have come first.
+    const [first] = await sub.waitFor(1);
+    expect(first?.data).toEqual(mine);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(sub.received).toHaveLength(1);
+    await sub.close();
+  });
+
+  it("events.notifications carries only the caller's own notification events", async () => {
+    const alice = await seedUser("USER");
+    const bob = await seedUser("USER");
+    const sub = subscribe(a, alice.key, "notifications");
+    await sub.started;
+    const at = new Date().toISOString();
+    await publish({ type: "notification.created", userId: bob.user.id, notificationType: "asset.clean", at });
+    await publish(statusEvent(alice.user.id));
+    const mine: AirlockEvent = { type: "notification.created", userId: alice.user.id, notificationType: "asset.quarantined", at };
+    await publish(mine);
+
     const [first] = await sub.waitFor(1);
     expect(first?.data).toEqual(mine);
     await new Promise((r) => setTimeout(r, 150));

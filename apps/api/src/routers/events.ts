@@ -49,6 +49,10 @@ function isOwnAssetEvent(event: AirlockEvent, userId: string): boolean {
   return (event.type === "asset.status" || event.type === "asset.thumbnail") && event.ownerId === userId;
 }
 
+function isOwnNotification(event: AirlockEvent, userId: string): boolean {
+  return event.type === "notification.created" && event.userId === userId;
+}
+
 /**
  * Live events over WebSocket (DESIGN §10), each tracked by its event id so a reconnecting client
  * resumes where it left off (missed events are replayed from a bounded Redis stream; when they are
@@ -62,6 +66,16 @@ export const eventsRouter = {
       lastEventId: input?.lastEventId,
       signal,
       accept: (event) => isOwnAssetEvent(event, ctx.user.id),
+      recheck: recheck(ctx, ctx.user, false),
+    }),
+  ),
+  /** The caller's own in-app notifications as they are written (the header's bell). */
+  notifications: liveProcedure.input(ZSubscribe).subscription(({ ctx, input, signal }) =>
+    liveEvents({
+      hub: ctx.events,
+      lastEventId: input?.lastEventId,
+      signal,
+      accept: (event) => isOwnNotification(event, ctx.user.id),
       recheck: recheck(ctx, ctx.user, false),
     }),
   ),

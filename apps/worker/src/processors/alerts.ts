@@ -46,6 +46,15 @@ export const alertsRegistration: Registration<"alerts-evaluate"> = {
       if (kind === "fired" && alert.severity === "CRITICAL") ctx.log.error(payload, line);
       else ctx.log.warn(payload, line);
       await ctx.db.notification.createMany({ data: admins.map((a) => ({ userId: a.id, type: `alert.${kind}`, payload })) });
+      const at = new Date().toISOString();
+      for (const a of admins) {
+        await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, {
+          type: "notification.created",
+          userId: a.id,
+          notificationType: `alert.${kind}`,
+          at,
+        });
+      }
       await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, { type: `alert.${kind}`, ...payload, at: new Date().toISOString() });
       await announce(ctx, `alert.${kind}`, `${alert.id}-${kind}`, { payload });
     }

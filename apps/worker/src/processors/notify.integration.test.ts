@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
+import { type AirlockEvent, eventsChannel } from "@airlock/shared/events";
 import { deleteKeysWithPrefix } from "@airlock/shared/redis";
 import { queueScan } from "@airlock/shared/scan-queue";
 import { createEndpoint } from "@airlock/shared/webhooks";
+import type { Redis } from "ioredis";
 import { SMTPServer } from "smtp-server";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -68,6 +70,9 @@ describe("[WORKER][NOTIFICATIONS]", () => {
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let admin: { id: string; email: string };
   let hook: { path: string; secret: string };
+  /** Everything published on the live-events channel while the tests run. */
+  const published: AirlockEvent[] = [];
+  let listener: Redis;
 
   beforeAll(async () => {
     smtp = await startSmtp();
@@ -79,6 +84,9 @@ describe("[WORKER][NOTIFICATIONS]", () => {
       MAIL_FROM: "Airlock <noreply@airlock.test>",
       WEBHOOK_ALLOW_PRIVATE_TARGETS: "true",
     });
+    listener = worker.ctx.redis.duplicate();
+    listener.on("message", (_channel: string, message: string) => published.push(JSON.parse(message) as AirlockEvent));
+    await listener.subscribe(eventsChannel(prefix));
     admin = await worker.ctx.db.user.create({ data: { email: `admin-${randomUUID()}@test.local`, role: "ADMIN" } });
     const path = `/all-${randomUUID()}`;
     const { secret } = await createEndpoint(
@@ -88,6 +96,7 @@ describe("[WORKER][NOTIFICATIONS]", () => {
     hook = { path, secret };
   });
   afterAll(async () => {
+    listener?.disconnect();
     await worker.ctx.db.webhookEndpoint.deleteMany({ where: { url: { startsWith: receiver.url } } });
     await worker.close();
     await receiver.close();
@@ -157,6 +166,12 @@ describe("[WORKER][NOTIFICATIONS]", () => {
     for (const userId of [owner.id, admin.id]) {
       const rows = await worker.ctx.db.notification.findMany({ where: { userId, type: "asset.quarantined" } });
       expect(rows.filter((r) => (r.payload as { assetId?: string }).assetId === asset.id)).toHaveLength(1);
+      // Each recipient's open tabs hear of it live (the bell).
+      await expect
+        .poll(() =>
+          published.filter((e) => e.type === "notification.created" && e.userId === userId && e.notificationType === "asset.quarantined"),
+        )
+        .toHaveLength(1);
     }
     await expect.poll(() => webhooksFor("asset.quarantined", (d) => d.assetId === asset.id).length, { timeout: 10_000 }).toBe(1);
     expect(webhooksFor("asset.quarantined", (d) => d.assetId === asset.id)[0]?.data).toMatchObject({

@@ -1,4 +1,5 @@
 import type { Prisma } from "@airlock/db";
+import { publishEvent } from "@airlock/shared/events";
 import { renderMail, sendMail } from "@airlock/shared/mail";
 import { fanOutWebhook } from "@airlock/shared/webhooks";
 import type { Registration } from "../registry.ts";
@@ -76,6 +77,11 @@ export const notifyRegistration: Registration<"notifications"> = {
       });
       progress.inApp = true;
       await save();
+      // Tell the recipients' open tabs (the bell); a lost event only delays the bell to its next poll.
+      const at = new Date().toISOString();
+      for (const userId of recipients.keys()) {
+        await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, { type: "notification.created", userId, notificationType: event, at });
+      }
     }
     const security = SECURITY_EVENTS.has(event);
     const mail = renderMail(event, data, ctx.env.PUBLIC_URL);
