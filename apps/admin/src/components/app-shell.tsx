@@ -2,6 +2,7 @@ import { NavLink, Outlet, useNavigate } from "react-router";
 import { authStore, useCurrentUser } from "../lib/auth.tsx";
 import { groupPages, pagesFor } from "../navigation.ts";
 import { AlertBadge } from "./alert-badge.tsx";
+import { NotificationBell } from "./notification-bell.tsx";
 import { RoleBadge } from "./role-badge.tsx";
 
 /** Header (product, who is signed in, logout), the navigation, and the current page. */
@@ -28,6 +29,7 @@ export function AppShell() {
         </NavLink>
         <div className="session" data-testid="session">
           {user.role === "ADMIN" ? <AlertBadge /> : null}
+          <NotificationBell />
           <span className="session-email">{user.email}</span>
           <RoleBadge role={user.role} />
           <button type="button" className="button button-quiet" onClick={logout}>

@@ -14,11 +14,12 @@ export type LiveStatus = "connecting" | "live" | "offline";
 
 /**
  * Subscribes to the API's live events for as long as the component is mounted: `assets` (the
- * signed-in user's own files) or `admin` (everything; administrators only). tRPC reconnects by itself
+ * signed-in user's own files), `notifications` (the user's own new in-app notifications) or `admin`
+ * (everything; administrators only). tRPC reconnects by itself
  * and resumes from the last event id, so a short network drop loses nothing; when the server says it
  * could not replay (`resync`), every cached query is refetched instead.
  */
-export function useLiveEvents(scope: "assets" | "admin", onEvent: (event: LiveEvent) => void): LiveStatus {
+export function useLiveEvents(scope: "assets" | "notifications" | "admin", onEvent: (event: LiveEvent) => void): LiveStatus {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const handler = useRef(onEvent);
@@ -38,7 +39,9 @@ export function useLiveEvents(scope: "assets" | "admin", onEvent: (event: LiveEv
   const subscription = useSubscription(
     scope === "admin"
       ? trpc.events.admin.subscriptionOptions(undefined, callbacks)
-      : trpc.events.assets.subscriptionOptions(undefined, callbacks),
+      : scope === "notifications"
+        ? trpc.events.notifications.subscriptionOptions(undefined, callbacks)
+        : trpc.events.assets.subscriptionOptions(undefined, callbacks),
   );
   if (subscription.status === "pending") return "live";
   if (subscription.status === "error") return "offline";
