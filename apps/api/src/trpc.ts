@@ -2,6 +2,7 @@ import { AppError, type AppErrorCode } from "@airlock/shared/errors";
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError, z } from "zod";
 import type { RequestContext } from "./context.ts";
+import { isDependencyUnavailable } from "./dependency-errors.ts";
 import { authenticateApiKey, bearerToken } from "./services/api-keys.ts";
 import { validationMessage } from "./validation-message.ts";
 
@@ -20,7 +21,7 @@ export function toTRPCError(error: unknown): TRPCError {
   if (error instanceof AppError) return new TRPCError({ code: error.trpcCode, message: error.userMessage, cause: error });
   const code = (error as { code?: string } | null)?.code;
   if (code === "P2025") return toTRPCError(new AppError("NOT_FOUND", "not found"));
-  if (code === "ECONNREFUSED" || code === "P1001" || code === "ETIMEDOUT" || (error as Error)?.name === "DriverAdapterError") {
+  if (isDependencyUnavailable(error)) {
     return toTRPCError(new AppError("SERVICE_UNAVAILABLE", "a backing service is unavailable, retry shortly", { cause: error }));
   }
   return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "internal error", cause: error });
