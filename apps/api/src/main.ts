@@ -11,6 +11,7 @@ import { LocalStorageDriver } from "@airlock/shared/storage/local";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.ts";
 import { attachLiveEvents } from "./events/ws.ts";
+import { applyServerTimeouts } from "./server-timeouts.ts";
 
 const env = getEnv();
 const log = createLogger({ name: "api", level: env.LOG_LEVEL });
@@ -30,8 +31,7 @@ const app = createApp(deps);
 const server = serve({ fetch: app.fetch, hostname: env.HOST, port: env.PORT }, (info) => {
   log.info({ host: info.address, port: info.port }, `Airlock API listening on ${env.PUBLIC_URL}`);
 }) as Server;
-server.requestTimeout = 0; // uploads through /storage can take long; the socket timeouts below guard stalls
-server.headersTimeout = 30_000;
+applyServerTimeouts(server, env);
 // tRPC subscriptions over WebSocket on the same port (ws://host/trpc), fed by one Redis subscriber.
 const live = attachLiveEvents(server, deps);
 

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createPrismaClient } from "@airlock/db";
 import { getDb } from "@airlock/shared/db";
 import { parseEnv } from "@airlock/shared/env";
 import { createLogger } from "@airlock/shared/logger";
@@ -14,6 +15,7 @@ import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
 import { createApp } from "./app.ts";
 import { attachLiveEvents } from "./events/ws.ts";
 import type { AppRouter } from "./root.ts";
+import { applyServerTimeouts } from "./server-timeouts.ts";
 import { createApiKey } from "./services/api-keys.ts";
 import { createUser } from "./services/users.ts";
 
@@ -27,7 +29,10 @@ export async function startTestServer(overrides: Record<string, string> = {}) {
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   const env = parseEnv({ ...process.env, PUBLIC_URL: url, ...overrides });
-  const db = getDb();
+  applyServerTimeouts(server, env);
+  // A database of its own only when asked (fault tests point it at a proxy); otherwise the run's shared client.
+  const ownDb = overrides.DATABASE_URL ? createPrismaClient(env.DATABASE_URL, { max: 4 }) : undefined;
+  const db = ownDb ?? getDb();
   const redis = createRedis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
   redis.on("error", () => {});
   const log = createLogger({ name: "api-test", level: env.LOG_LEVEL });
@@ -62,6 +67,7 @@ export async function startTestServer(overrides: Record<string, string> = {}) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await closeQueues(queues);
       redis.disconnect();
+      await ownDb?.$disconnect();
     },
   };
 }

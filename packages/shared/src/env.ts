@@ -28,6 +28,11 @@ export const ZEnv = z
     CORS_ORIGINS: csv.default([]),
     /** Largest JSON request body the API reads (uploads never pass through it). */
     BODY_LIMIT_BYTES: bytes.default(1024 * 1024),
+    /**
+     * A connection that sends nothing for this long is closed (a client stalled mid-upload would otherwise
+     * hold its socket and temp file forever: uploads have no overall request timeout).
+     */
+    HTTP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
     /** Bearer token Prometheus sends to /metrics; without it, /metrics on the API needs an admin API key. */
     METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
     /** Port of the worker's /metrics and /healthz (on HOST); 0 disables it. */
