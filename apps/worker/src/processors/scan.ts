@@ -1,4 +1,4 @@
-import type { Asset } from "@airlock/db";
+import type { Asset, Prisma } from "@airlock/db";
 import { track } from "@airlock/shared/analytics";
 import { publishEvent } from "@airlock/shared/events";
 import { resumeOf, type ScanMeta, type ScanVerdict } from "@airlock/shared/scanner";
@@ -72,13 +72,14 @@ export const scanRegistration: Registration<"asset-virus-scan"> = {
         throw new Error(`scan engine error (attempt ${job.attemptsMade + 1}): ${verdict.reason}`);
       }
       case "clean":
-        await recordScanResults(ctx, asset, verdict, engineMs);
-        await markClean(ctx, asset, { sha256, scanDurationMs, engine: verdict.engine });
+        await markClean(ctx, asset, { sha256, scanDurationMs, engine: verdict.engine }, (db) =>
+          recordScanResults({ ...ctx, db }, asset, verdict, engineMs),
+        );
         return "success";
       case "infected":
       case "unscannable":
-        await recordScanResults(ctx, asset, verdict, engineMs);
         await quarantineAsset(ctx, asset, {
+          record: (db) => recordScanResults({ ...ctx, db }, asset, verdict, engineMs),
           threats: verdict.kind === "infected" ? verdict.threats : [],
           reason: verdict.kind,
           detail: verdict.kind === "unscannable" ? verdict.reason : undefined,
@@ -145,11 +146,24 @@ async function runScanner(
   }
 }
 
-async function markClean(ctx: WorkerContext, asset: Asset, outcome: { sha256: string | null; scanDurationMs: number; engine: string }) {
+/**
+ * SCANNING → CLEAN and the verdict that justifies it, in one transaction: a worker that loses a race (the
+ * job was handed to another after a lost lock) records nothing, and no CLEAN asset lacks its verdict.
+ */
+async function markClean(
+  ctx: WorkerContext,
+  asset: Asset,
+  outcome: { sha256: string | null; scanDurationMs: number; engine: string },
+  record: (db: Prisma.TransactionClient) => Promise<unknown>,
+) {
   const now = new Date();
-  const moved = await ctx.db.asset.updateMany({
-    where: { id: asset.id, status: "SCANNING" },
-    data: { status: "CLEAN", scannedAt: now, scanDurationMs: outcome.scanDurationMs, sha256: outcome.sha256 ?? asset.sha256 },
+  const moved = await ctx.db.$transaction(async (tx) => {
+    const changed = await tx.asset.updateMany({
+      where: { id: asset.id, status: "SCANNING" },
+      data: { status: "CLEAN", scannedAt: now, scanDurationMs: outcome.scanDurationMs, sha256: outcome.sha256 ?? asset.sha256 },
+    });
+    if (changed.count === 1) await record(tx);
+    return changed;
   });
   if (moved.count === 0) return;
   await track(ctx, {

@@ -1,4 +1,4 @@
-import type { Asset } from "@airlock/db";
+import type { Asset, Prisma } from "@airlock/db";
 import { track } from "@airlock/shared/analytics";
 import { publishEvent } from "@airlock/shared/events";
 import { quarantineKey } from "@airlock/shared/storage";
@@ -21,6 +21,8 @@ export async function quarantineAsset(
     engine: string;
     sha256: string | null;
     scanDurationMs: number;
+    /** Writes the verdict inside the transaction of the status change (only the worker that wins records). */
+    record?: (db: Prisma.TransactionClient) => Promise<unknown>;
   },
 ): Promise<boolean> {
   const target = quarantineKey(asset.storageKey);
@@ -29,18 +31,22 @@ export async function quarantineAsset(
   else if (!(await ctx.storage.head(target))) throw new Error(`object of asset ${asset.id} is neither in uploads nor in quarantine`);
 
   const now = new Date();
-  const moved = await ctx.db.asset.updateMany({
-    where: { id: asset.id, status: "SCANNING" },
-    data: {
-      status: "QUARANTINED",
-      threats: outcome.threats,
-      failureCode: outcome.reason === "unscannable" ? "unscannable" : null,
-      failureReason: outcome.reason === "unscannable" ? (outcome.detail ?? "the file could not be scanned") : null,
-      quarantinedAt: now,
-      scannedAt: now,
-      scanDurationMs: outcome.scanDurationMs,
-      sha256: outcome.sha256 ?? asset.sha256,
-    },
+  const moved = await ctx.db.$transaction(async (tx) => {
+    const changed = await tx.asset.updateMany({
+      where: { id: asset.id, status: "SCANNING" },
+      data: {
+        status: "QUARANTINED",
+        threats: outcome.threats,
+        failureCode: outcome.reason === "unscannable" ? "unscannable" : null,
+        failureReason: outcome.reason === "unscannable" ? (outcome.detail ?? "the file could not be scanned") : null,
+        quarantinedAt: now,
+        scannedAt: now,
+        scanDurationMs: outcome.scanDurationMs,
+        sha256: outcome.sha256 ?? asset.sha256,
+      },
+    });
+    if (changed.count === 1) await outcome.record?.(tx);
+    return changed;
   });
   if (moved.count === 0) return false;
   await ctx.db.securityEvent.create({

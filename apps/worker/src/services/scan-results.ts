@@ -15,9 +15,13 @@ export function engineVerdicts(verdict: ScanVerdict): ScanVerdict[] {
   return Array.isArray(engines) && engines.length > 0 ? engines : [verdict];
 }
 
-/** One ScanResult row per engine that answered (pending answers are not results). */
+/**
+ * One ScanResult row per engine that answered (pending answers are not results). Verdicts that end the
+ * scan are recorded inside the transaction of the status change (`ctx.db` is then the transaction), so
+ * two workers racing one asset leave one set of results, the winner's.
+ */
 export async function recordScanResults(
-  ctx: { db: PrismaClient; metrics: Metrics },
+  ctx: { db: Pick<PrismaClient, "scanResult">; metrics: Metrics },
   asset: Asset,
   verdict: ScanVerdict,
   durationMs: number,
