@@ -46,6 +46,9 @@ test("[ASSETS]: an administrator filters assets by status and owner and opens th
   await expect(drawer.getByRole("table", { name: "Scan results per engine" })).toContainText("clamav");
   await expect(drawer.getByRole("table", { name: "Scan results per engine" })).toContainText("Clean");
   await expect(drawer.getByRole("button", { name: `Download ${filename}` })).toBeVisible();
+  const timeline = drawer.getByRole("list", { name: "Upload events" });
+  await expect(timeline.getByRole("listitem")).toHaveText([/^Upload started/, /^Upload confirmed/, /^Scanned.*by clamav/]);
+  await expect(drawer.getByText("No security events for this asset.")).toBeVisible();
   await saveScreenshot("assets-detail");
   await drawer.getByRole("button", { name: "Close details" }).click();
   await expect(drawer).toBeHidden();

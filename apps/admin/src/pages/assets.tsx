@@ -3,6 +3,7 @@ import type { TAssetStatus } from "@airlock/shared/schemas";
 import { ZAssetStatus } from "@airlock/shared/schemas";
 import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { AssetHistory } from "../components/asset-history.tsx";
 import { AssetReason, AssetThumbnail, DeleteButton, DownloadButton } from "../components/asset-parts.tsx";
 import { AssetStatusBadge, statusLabel } from "../components/asset-status.tsx";
 import { Drawer } from "../components/dialog.tsx";
@@ -304,6 +305,7 @@ function AssetDetails({ assetId, ownerEmail, onDeleted }: { assetId: string; own
           </div>
         )}
       </section>
+      <AssetHistory assetId={a.id} status={a.status} />
     </>
   );
 }

@@ -5,11 +5,13 @@ import { z } from "zod";
 import { createApiKey } from "../services/api-keys.ts";
 import { createUser } from "../services/users.ts";
 import { adminProcedure } from "../trpc.ts";
+import { adminAssetsRouter } from "./admin-assets.ts";
 import { cleanupRouter } from "./cleanup.ts";
 import { queuesRouter } from "./queues.ts";
 
 /** User management for administrators. */
 export const adminRouter = {
+  assets: adminAssetsRouter,
   cleanup: cleanupRouter,
   queues: queuesRouter,
   users: {
