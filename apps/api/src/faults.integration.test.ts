@@ -50,6 +50,34 @@ async function partialPut(url: string, headers: Record<string, string>, total: n
   return socket;
 }
 
+/**
+ * The real worker (apps/worker/src/main.ts) as a process of its own, as deployed — started by path, since
+ * apps never import each other. Resolves once it logs that it is ready.
+ */
+async function spawnWorker(env: Record<string, string>): Promise<ChildProcess> {
+  const main = fileURLToPath(new URL("../../worker/src/main.ts", import.meta.url));
+  const child = spawn(process.execPath, ["--import", "tsx", main], {
+    env: { ...process.env, ...env, LOG_LEVEL: "info", WORKER_METRICS_PORT: "0" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let output = "";
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes("worker ready")) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`the worker exited (${code}) before it was ready`)));
+  });
+  child.stdout?.resume();
+  return child;
+}
+
+async function stopWorker(child: ChildProcess | undefined) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGTERM");
+  await once(child, "exit");
+}
+
 describe("[FAULTS][CLIENT] connections cut or stalled mid-PUT on the local driver", () => {
   let server: TestServer;
   let dataDir: string;
@@ -202,27 +230,11 @@ describe("[FAULTS][LOAD] 1,000 concurrent small uploads through the whole pipeli
       UPLOAD_MAX_PENDING_PER_USER: "100000",
     };
     server = await startTestServer(env);
-    const main = fileURLToPath(new URL("../../worker/src/main.ts", import.meta.url));
-    worker = spawn(process.execPath, ["--import", "tsx", main], {
-      env: { ...process.env, ...env, SCAN_CONCURRENCY: "16", LOG_LEVEL: "info", WORKER_METRICS_PORT: "0" },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
     // Start the clock once the worker is up: its start-up (tsx compiling) would otherwise share the CPU.
-    let output = "";
-    await new Promise<void>((resolve, reject) => {
-      worker.stdout?.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes("worker ready")) resolve();
-      });
-      worker.once("exit", (code) => reject(new Error(`the worker exited (${code}) before it was ready`)));
-    });
-    worker.stdout?.resume();
+    worker = await spawnWorker({ ...env, SCAN_CONCURRENCY: "16" });
   }, 60_000);
   afterAll(async () => {
-    if (worker && worker.exitCode === null) {
-      worker.kill("SIGTERM");
-      await once(worker, "exit");
-    }
+    await stopWorker(worker);
     await server?.close();
     await deleteKeysWithPrefix(redis, prefix);
     redis.disconnect();
@@ -294,4 +306,72 @@ describe("[FAULTS][LOAD] 1,000 concurrent small uploads through the whole pipeli
     expect(fromDb).toMatchObject({ initiated: COUNT, confirmed: COUNT - COUNT / 25, failed: COUNT / 25, quarantined: COUNT / 10 });
     // ~60 s on an idle 2-core machine; the limit leaves room for a CI box shared with Playwright.
   }, 180_000);
+});
+
+describe("[FAULTS][REDIS] Redis restarted during a burst of confirms", () => {
+  it("while Redis is down the API answers quickly (503 or a durable UPLOADED); once back, the reconciler scans every confirmed asset", async () => {
+    const COUNT = 20;
+    const port = 18_000 + Math.floor(Math.random() * 2000);
+    const startRedis = () =>
+      spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+    let redis = startRedis();
+    const local = await storageDrivers[0].env();
+    const env = { ...local, REDIS_URL: `redis://127.0.0.1:${port}`, SCANNER_PROVIDER: "mock", RECONCILE_AFTER_SECONDS: "1" };
+    const server = await startTestServer(env);
+    let worker: ChildProcess | undefined;
+    try {
+      await expect.poll(async () => (await fetch(`${server.url}/readyz`)).status, { timeout: 10_000 }).toBe(200);
+      const { key, user } = await seedUser();
+      const client = server.client(key);
+      const assetIds: string[] = [];
+      for (let i = 0; i < COUNT; i++) {
+        const bytes = Buffer.from(`burst ${i}`);
+        const init = await client.upload.initiate.mutate({ filename: `b${i}.txt`, mimeType: "text/plain", size: bytes.length });
+        await sendSigned(client, init.assetId, { method: "PUT" }, bytes);
+        assetIds.push(init.assetId);
+      }
+
+      console.info(`[fault] Redis SIGKILLed, then ${COUNT} concurrent confirms and an initiate`);
+      redis.kill("SIGKILL");
+      await once(redis, "exit");
+      const started = Date.now();
+      const answers = await Promise.all(
+        assetIds.map((assetId) =>
+          client.upload.confirm.mutate({ assetId }).then(
+            (a) => a.status,
+            (e: { data?: { appCode?: string } }) => e.data?.appCode ?? String(e),
+          ),
+        ),
+      );
+      expect(Date.now() - started, "confirms answered quickly while Redis is down").toBeLessThan(10_000);
+      const initiateStarted = Date.now();
+      const initiate = await trpcError(client.upload.initiate.mutate({ filename: "x.txt", mimeType: "text/plain", size: 3 }));
+      // The rate-limit check gives up on Redis after 1 s instead of riding ioredis' reconnect backoff.
+      expect(Date.now() - initiateStarted, "initiate refused quickly while Redis is down").toBeLessThan(3_000);
+      expect(initiate.data).toMatchObject({ code: "SERVICE_UNAVAILABLE", httpStatus: 503 });
+      for (const answer of answers) expect(["UPLOADED", "SERVICE_UNAVAILABLE"]).toContain(answer);
+
+      console.info("[fault] Redis restarted empty: every queued scan job is gone");
+      redis = startRedis();
+      await expect.poll(async () => (await fetch(`${server.url}/readyz`)).status, { timeout: 15_000 }).toBe(200);
+      // A client retries what was refused; confirm is idempotent for what had already gone through.
+      for (const assetId of assetIds) {
+        await expect
+          .poll(async () => (await client.upload.confirm.mutate({ assetId }).catch(() => null))?.status, { timeout: 10_000 })
+          .toBe("UPLOADED");
+      }
+      worker = await spawnWorker(env);
+      await expect
+        .poll(() => server.db.asset.count({ where: { ownerId: user.id, status: "CLEAN" } }), { timeout: 60_000, interval: 250 })
+        .toBe(COUNT);
+      const results = await server.db.scanResult.findMany({ where: { assetId: { in: assetIds } } });
+      expect(results.map((r) => r.verdict)).toEqual(Array(COUNT).fill("CLEAN"));
+      expect(await server.db.asset.count({ where: { ownerId: user.id } }), "nothing created while Redis was down").toBe(COUNT);
+    } finally {
+      await stopWorker(worker);
+      redis.kill("SIGKILL");
+      await server.close();
+      await rm(local.DATA_DIR ?? "", { recursive: true, force: true });
+    }
+  }, 120_000);
 });
