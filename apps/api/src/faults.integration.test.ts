@@ -304,8 +304,8 @@ describe("[FAULTS][LOAD] 1,000 concurrent small uploads through the whole pipeli
     const fromDb = Object.fromEntries(OUTCOMES.map((o) => [o, rows.find((r) => r.type === TYPE_OF[o])?._count ?? 0]));
     expect(Object.fromEntries(OUTCOMES.map((o) => [o, counters[o]]))).toEqual(fromDb);
     expect(fromDb).toMatchObject({ initiated: COUNT, confirmed: COUNT - COUNT / 25, failed: COUNT / 25, quarantined: COUNT / 10 });
-    // ~60 s on an idle 2-core machine; the limit leaves room for a CI box shared with Playwright.
-  }, 180_000);
+    // 60–140 s measured on a 2-core box shared with a Playwright run; the limit leaves room for worse.
+  }, 300_000);
 });
 
 describe("[FAULTS][REDIS] Redis restarted during a burst of confirms", () => {
