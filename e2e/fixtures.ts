@@ -1,8 +1,10 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type APIRequestContext, test as base, expect, type Page, type TestInfo } from "@playwright/test";
+import { runCleanups } from "./harness/cleanup.ts";
 import { ARTIFACTS_DIR } from "./harness/paths.ts";
 import { readStack, type StackInfo } from "./harness/stack.ts";
+import { type StackStorage, startStack } from "./harness/start-stack.ts";
 
 export { expect };
 
@@ -15,16 +17,43 @@ interface Fixtures {
   failOnPageErrors: undefined;
 }
 
-export const test = base.extend<Fixtures>({
-  // biome-ignore lint/correctness/noEmptyPattern: Playwright requires the destructuring pattern.
-  stack: async ({}, use) => {
-    await use(readStack());
+/** Per project (playwright.config.ts `use`): which stack its specs run against. */
+export interface StackOptions {
+  /** `local`: the stack of global setup. `s3`: a stack on S3 storage that the project's worker starts and stops. */
+  storage: StackStorage;
+}
+
+interface WorkerFixtures extends StackOptions {
+  workerStack: StackInfo;
+}
+
+export const test = base.extend<Fixtures, WorkerFixtures>({
+  storage: ["local", { scope: "worker", option: true }],
+  workerStack: [
+    async ({ storage }, use) => {
+      if (storage === "local") {
+        await use(readStack());
+        return;
+      }
+      // Started once per worker (one worker per project here) and torn down with it.
+      const stack = await startStack(storage);
+      try {
+        await use(stack);
+      } finally {
+        await runCleanups();
+      }
+    },
+    { scope: "worker", timeout: 120_000 },
+  ],
+  stack: async ({ workerStack }, use) => {
+    await use(workerStack);
   },
   baseURL: async ({ stack }, use) => {
     await use(stack.baseUrl);
   },
-  saveScreenshot: async ({ page }, use, testInfo) => {
-    await use((name) => writeScreenshot(page, testInfo, name));
+  saveScreenshot: async ({ page, storage }, use, testInfo) => {
+    // The S3 project runs the same specs: keep its screenshots beside, not over, the local ones.
+    await use((name) => writeScreenshot(page, testInfo, storage === "local" ? name : `${name}-${storage}`));
   },
   failOnPageErrors: [
     async ({ page }, use, testInfo) => {

@@ -1,46 +1,15 @@
-import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { promisify } from "node:util";
-import { createTempDatabase } from "@airlock/db/testing";
-import { deleteKeysWithPrefix } from "@airlock/shared/redis";
-import { Redis } from "ioredis";
-import { onCleanup } from "./harness/cleanup.ts";
-import { ADMIN_DIR, ADMIN_DIST_DIR, ARTIFACTS_DIR, CHROMIUM_PATH, REPO_ROOT } from "./harness/paths.ts";
-import { type ManagedProcess, startProcess } from "./harness/processes.ts";
+import { existsSync, rmSync } from "node:fs";
+import { ARTIFACTS_DIR, CHROMIUM_PATH } from "./harness/paths.ts";
 import { publishStack } from "./harness/stack.ts";
+import { startStack } from "./harness/start-stack.ts";
 
 /**
- * Starts the stack the specs run against, from scratch and isolated from everything else on the
- * machine: a throwaway migrated database, its own Redis key prefix, a temp DATA_DIR, two seeded users
- * (admin and plain) with keys made by the operator CLI, the built admin SPA and the API on a free
- * port. global-teardown.ts undoes it all (harness/cleanup.ts).
+ * Starts the stack the specs run against (harness/start-stack.ts: local storage), isolated from
+ * everything else on the machine; global-teardown.ts undoes it all (harness/cleanup.ts). The
+ * `chromium-s3` project starts a second stack on S3 storage itself, in its worker (fixtures.ts), so runs
+ * without it pay nothing for it.
  */
-const exec = promisify(execFile);
-const BASE_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
-const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-const HEALTH_TIMEOUT_MS = 60_000;
-/** What `npx tsx` runs, minus npx's half second of start-up per call. */
-const TSX = join(REPO_ROOT, "node_modules/.bin/tsx");
-
-const USERS = {
-  admin: { email: "admin@e2e.test", admin: true },
-  user: { email: "user@e2e.test", admin: false },
-} as const;
-
 export default async function globalSetup(): Promise<void> {
-  const started = performance.now();
-  const step = async <T>(label: string, run: () => Promise<T>): Promise<T> => {
-    const t0 = performance.now();
-    const result = await run();
-    log(`${label} (${ms(t0)})`);
-    return result;
-  };
-
   // Fail (never skip) without a browser: a missing Chromium must not look like a green run.
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
@@ -48,139 +17,5 @@ export default async function globalSetup(): Promise<void> {
     );
   }
   rmSync(ARTIFACTS_DIR, { recursive: true, force: true });
-
-  const db = await step("database created and migrated", () => createTempDatabase(BASE_DATABASE_URL, { migrate: true, label: "e2e" }));
-  onCleanup(`drop database ${db.name}`, () => db.drop());
-
-  const redisPrefix = `airlock-e2e-${randomBytes(4).toString("hex")}`;
-  onCleanup(`delete Redis keys ${redisPrefix}`, () => deleteRedisKeys(REDIS_URL, redisPrefix));
-
-  const dataDir = mkdtempSync(join(tmpdir(), "airlock-e2e-"));
-  onCleanup(`remove ${dataDir}`, async () => rmSync(dataDir, { recursive: true, force: true }));
-
-  const env: Record<string, string> = {
-    NODE_ENV: "test",
-    LOG_LEVEL: "warn",
-    DATABASE_URL: db.url,
-    REDIS_URL,
-    REDIS_PREFIX: redisPrefix,
-    DATA_DIR: dataDir,
-    STORAGE_DRIVER: "local",
-    // The real engine, as in production: scripts/services.sh starts clamd with the test signatures.
-    SCANNER_PROVIDER: "clamav",
-    NO_COLOR: "1",
-    WORKER_METRICS_PORT: "0",
-    // The webhook specs run their receiver in the test process, on 127.0.0.1.
-    WEBHOOK_ALLOW_PRIVATE_TARGETS: "true",
-  };
-
-  // The CLI runs and the build are independent of each other: overlap them.
-  const [adminKey, userKey] = await Promise.all([
-    step("users seeded", () => Promise.all([createUser(USERS.admin, env), createUser(USERS.user, env)])),
-    step("admin SPA up to date", () => ensureAdminBuilt()),
-  ]).then(([keys]) => keys);
-
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const serviceEnv = { ...env, HOST: "127.0.0.1", PORT: String(port), PUBLIC_URL: baseUrl, ADMIN_DIST_DIR: ADMIN_DIST_DIR };
-  startProcess("worker", [TSX, "apps/worker/src/main.ts"], serviceEnv);
-  const api = startProcess("api", [TSX, "apps/api/src/main.ts"], serviceEnv);
-  await step(`API healthy at ${baseUrl}`, () => waitForHealth(api, baseUrl));
-
-  publishStack({
-    baseUrl,
-    admin: { email: USERS.admin.email, key: adminKey },
-    user: { email: USERS.user.email, key: userKey },
-    databaseUrl: db.url,
-    redisUrl: REDIS_URL,
-    redisPrefix,
-  });
-  log(`stack ready in ${ms(started)}`);
-}
-
-/** `users:create` prints the new user's key, and nothing else, on stdout. */
-async function createUser(user: { email: string; admin: boolean }, env: Record<string, string>): Promise<string> {
-  const args = ["apps/api/src/cli.ts", "users:create", "--email", user.email, ...(user.admin ? ["--admin"] : [])];
-  const { stdout } = await exec(TSX, args, { cwd: REPO_ROOT, env: { ...process.env, ...env } }).catch((error: { stderr?: string }) => {
-    throw new Error(`seeding ${user.email} failed:\n${error.stderr ?? String(error)}`);
-  });
-  const key = stdout.trim();
-  if (!/^ak_\S+$/.test(key)) throw new Error(`users:create for ${user.email} printed no key: ${JSON.stringify(stdout)}`);
-  return key;
-}
-
-/** Rebuilds apps/admin/dist when it is missing or older than any of its sources. */
-async function ensureAdminBuilt(): Promise<void> {
-  const builtAt = mtime(join(ADMIN_DIST_DIR, "index.html"));
-  const sources = ["index.html", "vite.config.ts", "package.json", "tsconfig.json", "src", "public"].map((p) => join(ADMIN_DIR, p));
-  if (builtAt !== undefined && Math.max(...sources.map(newestMtime)) <= builtAt) return;
-  log("building the admin SPA (apps/admin/dist is missing or stale)");
-  await exec("npm", ["run", "build", "-w", "@airlock/admin"], { cwd: REPO_ROOT }).catch((error: { stdout?: string; stderr?: string }) => {
-    throw new Error(`admin build failed:\n${error.stdout ?? ""}${error.stderr ?? String(error)}`);
-  });
-}
-
-function mtime(path: string): number | undefined {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return undefined;
-  }
-}
-
-function newestMtime(path: string): number {
-  const stat = mtime(path);
-  if (stat === undefined) return 0;
-  if (!statSync(path).isDirectory()) return stat;
-  return Math.max(stat, ...readdirSync(path).map((entry) => newestMtime(join(path, entry))));
-}
-
-/** A port nobody listens on right now (the API binds it a moment later; a collision fails loudly). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
-async function waitForHealth(service: ManagedProcess, baseUrl: string): Promise<void> {
-  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
-  let exitCode: number | string | null | undefined;
-  void service.exited.then((code) => {
-    exitCode = code;
-  });
-  while (Date.now() < deadline) {
-    if (exitCode !== undefined) {
-      throw new Error(`${service.name} exited (${exitCode}) before it was healthy:\n${await service.logTail()}`);
-    }
-    const status = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(2_000) }).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 200) return;
-    await sleep(200);
-  }
-  throw new Error(`${service.name} not healthy after ${HEALTH_TIMEOUT_MS / 1000} s (${service.logFile}):\n${await service.logTail()}`);
-}
-
-async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    await deleteKeysWithPrefix(redis, prefix);
-  } finally {
-    redis.disconnect();
-  }
-}
-
-function log(message: string): void {
-  process.stderr.write(`[e2e] ${message}\n`);
-}
-
-function ms(since: number): string {
-  return `${((performance.now() - since) / 1000).toFixed(1)} s`;
+  publishStack(await startStack("local"));
 }

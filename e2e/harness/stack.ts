@@ -12,6 +12,8 @@ export interface StackInfo {
   databaseUrl: string;
   redisUrl: string;
   redisPrefix: string;
+  /** The storage driver of its API and worker (harness/start-stack.ts). */
+  storage: "local" | "s3";
 }
 
 /**
