@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { queueScan } from "@airlock/shared/scan-queue";
+import { storedZip } from "@airlock/shared/scanner/testing/zip";
 import { destroyBucketForTests, S3StorageDriver } from "@airlock/shared/storage";
 import type { Job } from "bullmq";
 import { describe, expect, it } from "vitest";
@@ -162,6 +163,36 @@ describe("[FAULTS][STORAGE] Ceph RGW unreachable during the scan", () => {
       if (worker.ctx.storage instanceof S3StorageDriver) await destroyBucketForTests(worker.ctx.storage);
       await worker.close();
       await proxy.close();
+    }
+  });
+});
+
+describe("[FAULTS][ARCHIVES] hostile archives against the real clamd", () => {
+  const EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+  it.each([
+    {
+      what: "EICAR in a zip in a zip in a zip",
+      bytes: () =>
+        storedZip([{ name: "l1.zip", data: storedZip([{ name: "l2.zip", data: storedZip([{ name: "eicar.com", data: EICAR }]) }]) }]),
+      failureCode: null,
+    },
+    {
+      // clamd stops at MaxFiles (10,000) and, with AlertExceedsMax, says so instead of answering OK.
+      what: "a zip of 20,000 entries",
+      bytes: () => storedZip(Array.from({ length: 20_000 }, (_, i) => ({ name: `f${i}.txt`, data: "x" }))),
+      failureCode: "unscannable",
+    },
+  ])("$what ends QUARANTINED, never CLEAN", async ({ what, bytes, failureCode }) => {
+    const worker = await startTestWorker();
+    try {
+      console.info(`[fault] ${what}`);
+      const asset = await seedUploadedAsset(worker.ctx, bytes(), { filename: "a.zip", mime: "application/zip" });
+      await queueScan(worker.ctx.queues, worker.ctx.env, asset.id);
+      const done = await waitForStatus(worker.ctx, asset.id, TERMINAL, 30_000);
+      expect(done).toMatchObject({ status: "QUARANTINED", failureCode });
+      expect(await worker.ctx.storage.head(asset.storageKey), "nothing left in uploads/").toBeNull();
+    } finally {
+      await worker.close();
     }
   });
 });
