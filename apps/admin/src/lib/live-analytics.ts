@@ -13,9 +13,12 @@ export const LIVE_THROTTLE_MS = 5_000;
  */
 export const SETTLE_MS = 11_000;
 
+/** Events that change what the dashboard shows: an asset changed state (upload, scan, delete), a cleanup ran. */
+const ANALYTICS_EVENTS = new Set(["asset.status", "cleanup.completed"]);
+
 /**
- * Keeps the dashboard live: every admin event (an asset changed state, a cleanup ran, an alert fired)
- * refreshes the analytics queries, throttled, and once more after things settle.
+ * Keeps the dashboard live: each admin event that moves the numbers refreshes the analytics queries,
+ * throttled, and once more after things settle. Thumbnails, alerts and notifications do not.
  */
 export function useLiveAnalytics(): LiveStatus {
   const trpc = useTRPC();
@@ -37,6 +40,6 @@ export function useLiveAnalytics(): LiveStatus {
   }, [queryClient, trpc]);
   useEffect(() => refresh.cancel, [refresh]);
   return useLiveEvents("admin", (event) => {
-    if (event.type !== "resync") refresh();
+    if (ANALYTICS_EVENTS.has(event.type)) refresh();
   });
 }
