@@ -127,10 +127,14 @@ export interface ServerProcess {
  */
 export async function startServerProcess(
   args: string[],
-  options: { port: number; env?: Record<string, string>; readyPath?: string; timeoutMs?: number },
+  options: { port: number; env?: Record<string, string>; readyPath?: string; timeoutMs?: number; cwd?: string },
 ): Promise<ServerProcess> {
   const url = `http://127.0.0.1:${options.port}`;
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ["ignore", "ignore", "inherit"] });
+  const child = spawn(process.execPath, args, {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   let exited = false;
   const exit = new Promise<void>((resolve) =>
     child.once("exit", () => {

@@ -35,14 +35,14 @@
 
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { Agent, createServer, type IncomingHttpHeaders, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
-import { freePort, machine, runRounds, type ServerProcess, startServerProcess, table, type Variant } from "./lib.ts";
+import { freePort, machine, median, runRounds, type ServerProcess, startServerProcess, table, type Variant } from "./lib.ts";
 
 const { values } = parseArgs({
   options: {
@@ -54,6 +54,7 @@ const { values } = parseArgs({
     serve: { type: "string" },
     port: { type: "string" },
     dir: { type: "string" },
+    "compare-root": { type: "string" },
   },
 });
 
@@ -204,6 +205,15 @@ interface Target {
   readBack: (ref: string) => Promise<Buffer>;
   /** Deletes every output (not timed). */
   clear: () => Promise<void>;
+  /** The server process, for its CPU time (Ceph RGW's is not measured). */
+  pid?: number;
+}
+
+/** CPU time (user + system, all threads) a process has used so far, in ms; Linux /proc. */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second on Linux).
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 async function main(): Promise<void> {
@@ -240,6 +250,7 @@ async function main(): Promise<void> {
     for (const [index, size] of sizes.entries()) {
       const count = files[index] ?? 1;
       const body = payload(size * MiB);
+      const cpu = new Map<string, { server: number[]; client: number[] }>();
       const variants: Variant[] = targets.map((target) => ({
         name: target.name,
         setup: async () => {
@@ -247,12 +258,26 @@ async function main(): Promise<void> {
           execFileSync("sync");
         },
         run: async () => {
+          const server = target.pid ? processCpuMs(target.pid) : Number.NaN;
+          const client = process.cpuUsage();
           for (let i = 0; i < count; i++) await target.upload(body);
+          const used = process.cpuUsage(client);
+          const entry = cpu.get(target.name) ?? { server: [], client: [] };
+          entry.server.push((target.pid ? processCpuMs(target.pid) - server : Number.NaN) / ((count * body.length) / MiB));
+          entry.client.push((used.user + used.system) / 1000 / ((count * body.length) / MiB));
+          cpu.set(target.name, entry);
           return (count * body.length) / 1e6;
         },
       }));
       const results = await runRounds(variants, rounds, log);
-      tables.push(`### ${size} MiB × ${count} files\n\n${table(results, baseline, "MB", { ratio: "rate", also })}`);
+      const cpuRows = targets.map((t) => {
+        const entry = cpu.get(t.name) ?? { server: [], client: [] };
+        return `| ${t.name} | ${t.pid ? median(entry.server).toFixed(2) : "n/a"} | ${median(entry.client).toFixed(2)} |`;
+      });
+      tables.push(
+        `### ${size} MiB × ${count} files\n\n${table(results, baseline, "MB", { ratio: "rate", also })}\n\n` +
+          `| variant | server CPU ms per MiB (median) | client CPU ms per MiB (median) |\n|---|---|---|\n${cpuRows.join("\n")}`,
+      );
     }
     for (const target of targets) await target.clear();
 
@@ -287,62 +312,98 @@ async function localTargets(work: string, cleanups: Array<() => Promise<void>>):
   const secret = randomBytes(32).toString("hex");
   // As `npm start` runs the API; the peers get the same libuv pool.
   const serverEnv = { UV_THREADPOOL_SIZE: "16" };
-  const start = async (name: string, args: (port: number) => string[], env: Record<string, string>, readyPath: string) => {
+  const start = async (name: string, args: (port: number) => string[], env: Record<string, string>, readyPath: string, cwd?: string) => {
     const port = await freePort();
     const profile = values.profile ? ["--cpu-prof", "--cpu-prof-dir", join(values.profile, name)] : [];
     const server: ServerProcess = await startServerProcess([...profile, ...args(port)], {
       port,
       env: { ...serverEnv, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...env },
       readyPath,
+      cwd,
     });
     cleanups.push(() => server.stop());
     return server;
   };
   const self = new URL(import.meta.url).pathname;
-  const api = await start(
-    "api",
-    () => ["--import", "tsx", "apps/api/src/main.ts"],
-    {
-      NODE_ENV: "development",
-      LOG_LEVEL: "warn",
-      HOST: "127.0.0.1",
-      DATABASE_URL: database.url,
-      REDIS_URL: redisUrl,
-      REDIS_PREFIX: prefix,
-      STORAGE_DRIVER: "local",
-      DATA_DIR: dataDir,
-      STORAGE_SIGNING_SECRET: secret,
-      SCANNER_PROVIDER: "mock",
-    },
-    "/healthz",
-  );
+  const startApi = (name: string, root: string | undefined, dir: string) =>
+    start(
+      name,
+      () => ["--import", "tsx", "apps/api/src/main.ts"],
+      {
+        NODE_ENV: "development",
+        LOG_LEVEL: "warn",
+        HOST: "127.0.0.1",
+        DATABASE_URL: database.url,
+        REDIS_URL: redisUrl,
+        REDIS_PREFIX: prefix,
+        STORAGE_DRIVER: "local",
+        DATA_DIR: dir,
+        STORAGE_SIGNING_SECRET: secret,
+        SCANNER_PROVIDER: "mock",
+      },
+      "/healthz",
+      root,
+    );
+  const api = await startApi("api", undefined, dataDir);
+  const compare = values["compare-root"] ? await startApi("api-compare", values["compare-root"], join(work, "compare-data")) : undefined;
   const raw = await start("raw", (port) => ["--import", "tsx", self, "--serve", "raw", "--dir", rawDir, "--port", String(port)], {}, "/");
   const tus = await start("tus", (port) => ["--import", "tsx", self, "--serve", "tus", "--dir", tusDir, "--port", String(port)], {}, "/");
 
   // Signs exactly as the API's driver does (same secret, same public URL).
-  const driver = new LocalStorageDriver({ dataDir: join(work, "unused"), publicUrl: api.url, secret });
   const contentType = "application/octet-stream";
-  const sign: Signer = async (operation) => {
-    const op =
-      operation.op === "putObject"
-        ? { op: operation.op, key: operation.key, contentType, maxBytes: operation.size }
-        : operation.op === "createMultipart"
-          ? { op: operation.op, key: operation.key, contentType }
-          : operation.op === "uploadPart"
-            ? {
-                op: operation.op,
-                key: operation.key,
-                uploadId: operation.uploadId,
-                partNumber: operation.partNumber,
-                maxBytes: operation.size,
-              }
-            : operation;
-    return driver.sign(op, 900);
-  };
-  const clearApi = async () => {
-    for (const dir of ["objects", "multipart", "tmp"]) await rm(join(dataDir, dir), { recursive: true, force: true });
+  const signerFor = (url: string): Signer => {
+    const driver = new LocalStorageDriver({ dataDir: join(work, "unused"), publicUrl: url, secret });
+    return async (operation) => {
+      const op =
+        operation.op === "putObject"
+          ? { op: operation.op, key: operation.key, contentType, maxBytes: operation.size }
+          : operation.op === "createMultipart"
+            ? { op: operation.op, key: operation.key, contentType }
+            : operation.op === "uploadPart"
+              ? {
+                  op: operation.op,
+                  key: operation.key,
+                  uploadId: operation.uploadId,
+                  partNumber: operation.partNumber,
+                  maxBytes: operation.size,
+                }
+              : operation;
+      return driver.sign(op, 900);
+    };
   };
   const newKey = () => `uploads/bench/${randomUUID()}/payload.bin`;
+  /** The product's two ways in, through one API server. */
+  const apiTargets = (server: ServerProcess, dir: string, label: string): Target[] => {
+    const sign = signerFor(server.url);
+    const clear = async () => {
+      for (const sub of ["objects", "multipart", "tmp"]) await rm(join(dir, sub), { recursive: true, force: true });
+    };
+    const readBack = (key: string) => readFile(join(dir, "objects", ...key.split("/")));
+    return [
+      {
+        name: `local signed PUT (fsync)${label}`,
+        upload: async (body) => {
+          const key = newKey();
+          await signedPut(sign, key, body);
+          return key;
+        },
+        readBack,
+        clear,
+        pid: server.child.pid,
+      },
+      {
+        name: `local multipart ×4 (fsync)${label}`,
+        upload: async (body) => {
+          const key = newKey();
+          await signedMultipart(sign, key, body);
+          return key;
+        },
+        readBack,
+        clear,
+        pid: server.child.pid,
+      },
+    ];
+  };
   const { Upload } = await import("tus-js-client");
 
   return [
@@ -355,27 +416,9 @@ async function localTargets(work: string, cleanups: Array<() => Promise<void>>):
       },
       readBack: (name) => readFile(join(rawDir, name)),
       clear: () => emptyDir(rawDir),
+      pid: raw.child.pid,
     },
-    {
-      name: "local signed PUT (fsync)",
-      upload: async (body) => {
-        const key = newKey();
-        await signedPut(sign, key, body);
-        return key;
-      },
-      readBack: (key) => readFile(join(dataDir, "objects", ...key.split("/"))),
-      clear: clearApi,
-    },
-    {
-      name: "local multipart ×4 (fsync)",
-      upload: async (body) => {
-        const key = newKey();
-        await signedMultipart(sign, key, body);
-        return key;
-      },
-      readBack: (key) => readFile(join(dataDir, "objects", ...key.split("/"))),
-      clear: clearApi,
-    },
+    ...apiTargets(api, dataDir, ""),
     {
       name: "tus (@tus/server, no fsync)",
       upload: (body) =>
@@ -394,7 +437,9 @@ async function localTargets(work: string, cleanups: Array<() => Promise<void>>):
         }),
       readBack: (id) => readFile(join(tusDir, id)),
       clear: () => emptyDir(tusDir),
+      pid: tus.child.pid,
     },
+    ...(compare ? apiTargets(compare, join(work, "compare-data"), " [compare-root]") : []),
   ];
 }
 

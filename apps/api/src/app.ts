@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { localSigningSecret } from "@airlock/shared/storage";
 import { LocalStorageDriver } from "@airlock/shared/storage/local";
 import { createLocalStorageHandler } from "@airlock/shared/storage/local-server";
+import type { HttpBindings } from "@hono/node-server";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { Hono } from "hono";
@@ -17,7 +18,8 @@ import { checkReadiness } from "./readiness.ts";
 import { createAdminRest } from "./rest/admin-rest.ts";
 import { appRouter } from "./root.ts";
 
-type HonoEnv = { Variables: { requestId: string } };
+/** Bindings: what @hono/node-server passes (absent when the app is called directly, as in some tests). */
+type HonoEnv = { Bindings: Partial<HttpBindings> | undefined; Variables: { requestId: string } };
 
 /**
  * The HTTP surface: /trpc (the API), /healthz, and the built admin SPA at `/`. Built from its
@@ -115,7 +117,8 @@ export function createApp(deps: AppDeps) {
   // the bytes straight here just as they would to S3). Body limits are the signed per-call maximums.
   if (deps.storage instanceof LocalStorageDriver) {
     const handler = createLocalStorageHandler(deps.storage, { secret: localSigningSecret(env), log });
-    app.all("/storage/*", (c) => handler(c.req.raw));
+    // Under @hono/node-server, the Node request too: upload bodies skip two stream conversions.
+    app.all("/storage/*", (c) => handler(c.req.raw, c.env?.incoming));
   }
 
   app.all("/trpc/*", (c) =>
