@@ -67,6 +67,14 @@ test("[WEBHOOKS]: an administrator adds an endpoint, sees its secret once, watch
     expect(rotated).not.toBe(secret);
     await reveal.getByRole("button", { name: "I have stored the secret" }).click();
 
+    await row.getByRole("button", { name: /^Edit / }).click();
+    const edit = page.getByRole("form", { name: "Edit endpoint" });
+    await expect(edit.getByRole("checkbox", { name: "asset.clean" })).toBeChecked();
+    await edit.getByRole("checkbox", { name: "asset.quarantined" }).check();
+    await edit.getByRole("button", { name: "Save changes" }).click();
+    await expect(edit).toBeHidden();
+    await expect(row).toContainText("asset.clean, asset.quarantined");
+
     await row.getByRole("button", { name: /^Disable / }).click();
     await expect(row).toContainText("Disabled by an administrator");
     await row.getByRole("button", { name: /^Delete / }).click();

@@ -126,7 +126,8 @@ export function WebhooksPage() {
       ) : null}
       {form ? (
         <WebhookForm
-          key={form.mode === "edit" ? form.endpoint.id : "new"}
+          // Keys are shared by all the siblings of this fragment: prefix them (the deliveries use the id too).
+          key={form.mode === "edit" ? `edit-${form.endpoint.id}` : "new"}
           title={form.mode === "edit" ? "Edit endpoint" : "New endpoint"}
           initial={
             form.mode === "edit"
@@ -266,7 +267,7 @@ export function WebhooksPage() {
         </div>
       )}
 
-      {selected ? <WebhookDeliveries key={selected.id} endpoint={selected} /> : null}
+      {selected ? <WebhookDeliveries key={`deliveries-${selected.id}`} endpoint={selected} /> : null}
 
       <ConfirmDialog
         open={rotating !== null}
