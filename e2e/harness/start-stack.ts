@@ -19,6 +19,7 @@ const exec = promisify(execFile);
 const BASE_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const HEALTH_TIMEOUT_MS = 60_000;
+const BUCKET_TIMEOUT_MS = 20_000;
 /** What `npx tsx` runs, minus npx's half second of start-up per call. */
 const TSX = join(REPO_ROOT, "node_modules/.bin/tsx");
 
@@ -67,13 +68,16 @@ export async function startStack(storage: StackStorage = "local"): Promise<Stack
     ...(storage === "s3" ? s3Env(redisPrefix) : { STORAGE_DRIVER: "local" }),
     // The real engine, as in production: scripts/services.sh starts clamd with the test signatures.
     SCANNER_PROVIDER: "clamav",
+    // clamd's StreamMaxLength there (scripts/services/clamd.conf.in): the client stops at it and calls the
+    // file unscannable itself, instead of racing clamd's close (EPIPE, then retries) on the 60 MiB upload.
+    CLAMAV_STREAM_MAX_LENGTH: String(25 * 1024 * 1024),
     NO_COLOR: "1",
     WORKER_METRICS_PORT: "0",
     // The webhook specs run their receiver in the test process, on 127.0.0.1.
     WEBHOOK_ALLOW_PRIVATE_TARGETS: "true",
   };
   if (storage === "s3") {
-    // The API creates the bucket (with the CORS rules browsers need) at start-up; teardown removes it.
+    // Made (with the CORS rules browsers need) before the API starts, which sets them again; teardown removes it.
     onCleanup(`remove bucket ${env.S3_BUCKET}`, () => destroyBucketForTests(s3Driver(env)));
   }
 
@@ -86,6 +90,7 @@ export async function startStack(storage: StackStorage = "local"): Promise<Stack
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const serviceEnv = { ...env, HOST: "127.0.0.1", PORT: String(port), PUBLIC_URL: baseUrl, ADMIN_DIST_DIR: ADMIN_DIST_DIR };
+  if (storage === "s3") await step("bucket ready", () => prepareBucket(env, baseUrl));
   const suffix = storage === "local" ? "" : `-${storage}`;
   startProcess(`worker${suffix}`, [TSX, "apps/worker/src/main.ts"], serviceEnv);
   const api = startProcess(`api${suffix}`, [TSX, "apps/api/src/main.ts"], serviceEnv);
@@ -104,6 +109,33 @@ export async function startStack(storage: StackStorage = "local"): Promise<Stack
     redisPrefix,
     storage,
   };
+}
+
+/**
+ * Creates the stack's bucket before the API does, with a deadline: an RGW that cannot write (its
+ * 1 GiB memstore OSD full, say) otherwise hangs the API's start-up silently until the health timeout.
+ */
+async function prepareBucket(env: Record<string, string>, origin: string): Promise<void> {
+  const driver = s3Driver(env);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `the S3 endpoint ${env.S3_ENDPOINT} did not create bucket ${env.S3_BUCKET} within ${BUCKET_TIMEOUT_MS / 1000} s: ` +
+              "is the RGW up and its OSD not full? (`bash scripts/services.sh status`, `ceph -c /tmp/airlock-services/ceph/ceph.conf -s`)",
+          ),
+        ),
+      BUCKET_TIMEOUT_MS,
+    );
+  });
+  try {
+    await Promise.race([driver.ensureBucket([origin]), deadline]);
+  } finally {
+    clearTimeout(timer);
+    driver.client.destroy();
+  }
 }
 
 /** The Ceph RGW of scripts/services.sh (keys as in test/storage-drivers.ts), one bucket per stack. */
