@@ -22,6 +22,8 @@
  *   round trip is bench/api.ts's subject, not the data path's.
  *
  * --storage s3: against Ceph RGW (S3_ENDPOINT, default http://127.0.0.1:7480), a bucket made for the run.
+ *   scripts/services.sh's RGW is a 1 GiB memstore: keep the sizes small (e.g. --sizes 1,16,64 --files 8,2,1);
+ *   every clear runs RGW's garbage collector (radosgw-admin, RGW_CEPH_CONF), untimed, so space comes back.
  *   aws-sdk PutObject / multipart ×4   @aws-sdk/client-s3 straight to RGW (checksums WHEN_REQUIRED, as the driver)
  *   s3 driver signed PUT / multipart ×4  URLs presigned by the product's S3StorageDriver, sent by the same
  *                                        node:http client as the local variants.
@@ -35,7 +37,7 @@
 
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { createWriteStream, readFileSync } from "node:fs";
+import { createWriteStream, existsSync, readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { Agent, createServer, type IncomingHttpHeaders, request } from "node:http";
 import { tmpdir } from "node:os";
@@ -59,6 +61,7 @@ const { values } = parseArgs({
 });
 
 const MiB = 1024 * 1024;
+const RGW_CEPH_CONF = process.env.RGW_CEPH_CONF ?? "/tmp/airlock-services/ceph/ceph.conf";
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 // ---- peer servers (child processes) ----------------------------------------------------------------------
@@ -238,6 +241,7 @@ async function main(): Promise<void> {
     for (const size of sizes) {
       const body = payload(size * MiB);
       for (const target of targets) {
+        log(`warm-up ${size} MiB: ${target.name}`);
         await target.clear();
         const stored = await target.readBack(await target.upload(body));
         if (stored.length !== body.length || sha256(stored) !== sha256(body))
@@ -471,6 +475,10 @@ async function s3Targets(cleanups: Array<() => Promise<void>>): Promise<Target[]
     const uploads = await client.send(new s3sdk.ListMultipartUploadsCommand({ Bucket }));
     for (const u of uploads.Uploads ?? [])
       await client.send(new s3sdk.AbortMultipartUploadCommand({ Bucket, Key: u.Key as string, UploadId: u.UploadId as string }));
+    // scripts/services.sh's RGW keeps everything in a 1 GiB memstore, and deleted objects wait for RGW's
+    // garbage collector (hours): without this, a few runs of big files fill the OSD and block every writer.
+    if (existsSync(RGW_CEPH_CONF))
+      execFileSync("radosgw-admin", ["-c", RGW_CEPH_CONF, "-n", "client.rgw", "gc", "process", "--include-all"], { stdio: "ignore" });
   };
   cleanups.push(async () => {
     await clear();
