@@ -260,6 +260,9 @@ async function main(): Promise<void> {
         setup: async () => {
           for (const t of targets) await t.clear();
           execFileSync("sync");
+          // Fresh connections per variant: a socket left idle while other variants ran may be closed by the
+          // server (keep-alive timeout) just as it is reused (EPIPE).
+          agent.destroy();
         },
         run: async () => {
           const server = target.pid ? processCpuMs(target.pid) : Number.NaN;
