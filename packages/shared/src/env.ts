@@ -156,10 +156,10 @@ export const ZEnv = z
     WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
     /** The receiver's response body is read up to this many bytes (an excerpt is kept in the delivery log). */
     WEBHOOK_MAX_RESPONSE_BYTES: bytes.default(64 * 1024),
-    /** Attempts of one delivery; with the default base delay the retries span about 17 hours. */
+    /** Attempts of one delivery; with the default base delay the retries span about a day (23.9 h). */
     WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(12),
     /** Delay before the second attempt; doubles on each further attempt. */
-    WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(0).default(30_000),
+    WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(0).default(42_000),
     /** An endpoint is disabled (and admins notified) after this many consecutive failed attempts. */
     WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).default(20),
     /** After a secret rotation, deliveries are also signed with the old secret for this long. */

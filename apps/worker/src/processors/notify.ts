@@ -67,7 +67,7 @@ export const notifyRegistration: Registration<"notifications"> = {
     }
 
     if (!progress.webhooks) {
-      await fanOutWebhook(ctx, event, data);
+      await fanOutWebhook(ctx, event, data, String(job.id));
       progress.webhooks = true;
       await save();
     }

@@ -121,6 +121,26 @@ describe("[WORKER][WEBHOOKS]", () => {
     expect(receiver.to(path).map((r) => r.headers["webhook-id"])).toEqual([lost.id]);
   });
 
+  it("a fan-out repeated for the same occurrence (a retried notifications job) delivers once per endpoint", async () => {
+    const paths = [`/once-a-${randomUUID()}`, `/once-b-${randomUUID()}`];
+    const endpoints = await Promise.all(paths.map((path) => endpointFor(path, ["asset.clean"])));
+    const occurrence = `asset.clean-${randomUUID()}`;
+    const data = { assetId: randomUUID() };
+    const first = await fanOutWebhook(worker.ctx, "asset.clean", data, occurrence);
+    const again = await fanOutWebhook(worker.ctx, "asset.clean", data, occurrence);
+    expect(again).toEqual(first);
+    for (const { endpoint } of endpoints)
+      expect(await worker.ctx.db.webhookDelivery.count({ where: { endpointId: endpoint.id } })).toBe(1);
+    for (const path of paths) await expect.poll(() => receiver.to(path).length, { timeout: 10_000 }).toBe(1);
+    // Once delivered, a third fan-out of the occurrence queues nothing new.
+    await fanOutWebhook(worker.ctx, "asset.clean", data, occurrence);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(paths.map((path) => receiver.to(path).length)).toEqual([1, 1]);
+    // Another occurrence of the same event is a new delivery.
+    await fanOutWebhook(worker.ctx, "asset.clean", data, `asset.clean-${randomUUID()}`);
+    for (const path of paths) await expect.poll(() => receiver.to(path).length, { timeout: 10_000 }).toBe(2);
+  });
+
   it("after a secret rotation, deliveries verify with the new secret and, during the overlap, the old one", async () => {
     const path = `/rotate-${randomUUID()}`;
     const { endpoint, secret: old } = await endpointFor(path, ["alert.fired"]);

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import type { Prisma, PrismaClient } from "@airlock/db";
 import { AppError } from "../errors.ts";
 import type { Queues } from "../queue-client.ts";
@@ -119,23 +119,39 @@ export function webhookBody(event: string, data: Record<string, unknown>, at = n
   return { type: event, timestamp: at.toISOString(), data };
 }
 
-/** One delivery row and job per active endpoint subscribed to the event. Returns the delivery ids. */
-export async function fanOutWebhook(deps: Pick<Deps, "db" | "queues">, event: string, data: Record<string, unknown>): Promise<string[]> {
+/**
+ * One delivery row and job per active endpoint subscribed to the event. Returns the delivery ids.
+ *
+ * `occurrence` names what is announced (the notifications job's id): the rows are written at once
+ * and unique per endpoint and occurrence, so a retried fan-out (a crash or a Redis error after some
+ * jobs were queued) finds the deliveries it already made instead of sending the event twice, and
+ * queues only those not yet attempted (their job id makes that idempotent too).
+ */
+export async function fanOutWebhook(
+  deps: Pick<Deps, "db" | "queues">,
+  event: string,
+  data: Record<string, unknown>,
+  occurrence: string = randomUUID(),
+): Promise<string[]> {
   const endpoints = await deps.db.webhookEndpoint.findMany({
     where: { active: true, OR: [{ events: { has: event } }, { events: { isEmpty: true } }] },
     select: { id: true },
   });
-  const payload = webhookBody(event, data);
-  const ids: string[] = [];
-  for (const endpoint of endpoints) {
-    const delivery = await deps.db.webhookDelivery.create({
-      data: { endpointId: endpoint.id, event, payload: payload as Prisma.InputJsonValue },
-      select: { id: true },
-    });
-    await enqueueDelivery(deps.queues, delivery.id);
-    ids.push(delivery.id);
+  if (endpoints.length === 0) return [];
+  const payload = webhookBody(event, data) as Prisma.InputJsonValue;
+  await deps.db.webhookDelivery.createMany({
+    data: endpoints.map((endpoint) => ({ endpointId: endpoint.id, event, occurrence, payload })),
+    skipDuplicates: true,
+  });
+  const deliveries = await deps.db.webhookDelivery.findMany({
+    where: { occurrence, endpointId: { in: endpoints.map((endpoint) => endpoint.id) } },
+    select: { id: true, attempt: true, status: true },
+    orderBy: { createdAt: "asc" },
+  });
+  for (const delivery of deliveries) {
+    if (delivery.attempt === 0 && delivery.status === "PENDING") await enqueueDelivery(deps.queues, delivery.id);
   }
-  return ids;
+  return deliveries.map((delivery) => delivery.id);
 }
 
 /** Sends a past delivery again, as a new delivery (the log of the original stays as it was). */
