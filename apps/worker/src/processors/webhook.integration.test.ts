@@ -129,8 +129,7 @@ describe("[WORKER][WEBHOOKS]", () => {
     const first = await fanOutWebhook(worker.ctx, "asset.clean", data, occurrence);
     const again = await fanOutWebhook(worker.ctx, "asset.clean", data, occurrence);
     expect(again).toEqual(first);
-    for (const { endpoint } of endpoints)
-      expect(await worker.ctx.db.webhookDelivery.count({ where: { endpointId: endpoint.id } })).toBe(1);
+    for (const { endpoint } of endpoints) expect(await worker.ctx.db.webhookDelivery.count({ where: { endpointId: endpoint.id } })).toBe(1);
     for (const path of paths) await expect.poll(() => receiver.to(path).length, { timeout: 10_000 }).toBe(1);
     // Once delivered, a third fan-out of the occurrence queues nothing new.
     await fanOutWebhook(worker.ctx, "asset.clean", data, occurrence);
