@@ -1,12 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { rm } from "node:fs/promises";
+import { Readable } from "node:stream";
 import type { Asset, AssetStatus } from "@airlock/db";
+import { CreateMultipartUploadCommand, UploadPartCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storageDrivers } from "../../../../test/storage-drivers.ts";
 import { getDb } from "../db.ts";
 import { parseEnv } from "../env.ts";
 import { quarantineKey, type StorageDriver, uploadKey } from "../storage/driver.ts";
 import { createStorage, destroyBucketForTests, S3StorageDriver } from "../storage/index.ts";
+import { LocalStorageDriver } from "../storage/local.ts";
 import { DEFAULT_CLEANUP_AGES, runCleanup } from "./run-cleanup.ts";
 
 const HOUR = 3600_000;
@@ -52,6 +55,20 @@ describe.each(storageDrivers)("[CLEANUP][$name]", (driver) => {
     // updatedAt is set by Prisma on every write; age it explicitly for the FAILED category.
     await db.$executeRaw`UPDATE "Asset" SET "updatedAt" = ${at} WHERE id = ${id}::uuid`;
     return asset;
+  }
+  /** Starts a multipart upload of `key` the way a client would, with one part of `bytes` bytes. */
+  async function startMultipart(key: string, bytes: number): Promise<string> {
+    const body = Buffer.alloc(bytes, 2);
+    if (storage instanceof LocalStorageDriver) {
+      const uploadId = await storage.createMultipart(key, "application/octet-stream");
+      await storage.uploadPartStream(key, uploadId, 1, Readable.from([body]), bytes);
+      return uploadId;
+    }
+    if (!(storage instanceof S3StorageDriver)) throw new Error("unknown driver");
+    const { UploadId } = await storage.client.send(new CreateMultipartUploadCommand({ Bucket: storage.bucket, Key: key }));
+    if (!UploadId) throw new Error("no UploadId");
+    await storage.client.send(new UploadPartCommand({ Bucket: storage.bucket, Key: key, UploadId, PartNumber: 1, Body: body }));
+    return UploadId;
   }
   const statusOf = async (a: Asset) => (await db.asset.findUniqueOrThrow({ where: { id: a.id } })).status;
 
@@ -147,5 +164,47 @@ describe.each(storageDrivers)("[CLEANUP][$name]", (driver) => {
     expect(sweep.sample).toContainEqual({ category: "orphans", key: orphanKey, bytes: 42, assetId: undefined });
     expect(await storage.head(orphanKey)).toBeNull();
     expect(await storage.head(live.storageKey)).not.toBeNull();
+  });
+
+  it("aborts multipart uploads no pending asset is bound to once they are older than the abandoned age; the bound one goes with its asset", async () => {
+    const asset = await seed("PENDING_UPLOAD", DEFAULT_CLEANUP_AGES.abandonedHours + 1, 0);
+    // The client started two uploads for the asset and signed a part of one: that one is bound.
+    const bound = await startMultipart(asset.storageKey, 10);
+    const stray = await startMultipart(asset.storageKey, 20);
+    await db.asset.update({ where: { id: asset.id }, data: { uploadId: bound } });
+    const goneKey = uploadKey(ownerId, randomUUID(), "gone.bin"); // no asset row at all
+    const gone = await startMultipart(goneKey, 30);
+    const label = (key: string, uploadId: string) => `${key} (multipart upload ${uploadId})`;
+    const multipartEntries = (report: Awaited<ReturnType<typeof runCleanup>>) =>
+      report.sample.filter((s) => s.key.includes("(multipart upload ")).map((s) => [s.key, s.bytes]);
+    const inProgress = async () => (await storage.listMultipartUploads("uploads/")).items.map((u) => u.uploadId);
+
+    const early = await runCleanup({ db, storage }, { dryRun: false, trigger: "test", categories: ["orphans"], sampleSize: 1000 });
+    expect(multipartEntries(early)).toEqual([]);
+    expect(await inProgress()).toEqual(expect.arrayContaining([bound, stray, gone]));
+
+    const later = new Date(Date.now() + (DEFAULT_CLEANUP_AGES.abandonedHours + 1) * HOUR);
+    const options = { trigger: "test", categories: ["orphans"] as const, sampleSize: 1000, now: later };
+    const dry = await runCleanup({ db, storage }, { ...options, dryRun: true });
+    const expected = [
+      [label(asset.storageKey, stray), 20],
+      [label(goneKey, gone), 30],
+    ];
+    expect(multipartEntries(dry)).toEqual(expect.arrayContaining(expected));
+    expect(multipartEntries(dry)).toHaveLength(2);
+    expect(await inProgress()).toEqual(expect.arrayContaining([bound, stray, gone]));
+
+    const real = await runCleanup({ db, storage }, { ...options, dryRun: false });
+    expect(multipartEntries(real).sort()).toEqual(multipartEntries(dry).sort());
+    expect(await inProgress()).toContain(bound);
+    expect(await inProgress()).not.toEqual(expect.arrayContaining([stray]));
+    expect(await inProgress()).not.toEqual(expect.arrayContaining([gone]));
+    expect(await storage.listParts(asset.storageKey, bound)).toHaveLength(1);
+
+    // Only the orphan sweeps ran on a later clock: the abandoned category changes rows of the shared database.
+    const abandoned = await runCleanup({ db, storage }, { dryRun: false, trigger: "test", categories: ["abandoned"], sampleSize: 1000 });
+    expect(abandoned.sample.find((s) => s.assetId === asset.id)).toMatchObject({ bytes: 10 });
+    expect(await inProgress()).not.toEqual(expect.arrayContaining([bound]));
+    expect(await statusOf(asset)).toBe("DELETED");
   });
 });

@@ -7,8 +7,8 @@ import { QUARANTINE_PREFIX, quarantineKey, SIGNABLE_PREFIX, type StorageDriver }
 
 /**
  * Reclaims what the airlock no longer needs (DESIGN §4): abandoned uploads (PENDING_UPLOAD, their
- * multipart uploads aborted), old FAILED and old QUARANTINED assets, and orphan objects with no live
- * asset. Rows stay as DELETED for the audit trail.
+ * multipart uploads aborted), old FAILED and old QUARANTINED assets, orphan objects with no live
+ * asset and unfinished multipart uploads no asset is bound to. Rows stay as DELETED for the audit trail.
  *
  * Safe anywhere, any time: each asset is claimed with a guarded update (status = expected) before its
  * objects are touched, so two concurrent runs delete each object once; an error on one item is
@@ -99,6 +99,7 @@ export async function runCleanup(deps: CleanupDeps, options: CleanupOptions): Pr
   for (const category of categories) {
     if (category === "orphans") {
       await sweepOrphans(deps, options.dryRun, cutoff(ages.abandonedHours), note, report);
+      await sweepOrphanMultipartUploads(deps, options.dryRun, cutoff(ages.abandonedHours), note, report);
       continue;
     }
     const where: Prisma.AssetWhereInput =
@@ -248,6 +249,52 @@ async function sweepOrphans(
       }
     } while (cursor);
   }
+}
+
+/**
+ * Unfinished multipart uploads under uploads/ that no pending asset is bound to, older than the
+ * abandoned age: a client can start several for one asset before the API learns the one it uses
+ * (the uploadId reaches the API with the first part it signs), and only that one is aborted with
+ * the asset. Their parts' bytes are counted as orphan bytes. The bound upload of a PENDING_UPLOAD
+ * asset is left to the abandoned category.
+ */
+async function sweepOrphanMultipartUploads(
+  deps: CleanupDeps,
+  dryRun: boolean,
+  olderThan: Date,
+  note: (category: CleanupCategory, key: string, bytes: number) => void,
+  report: CleanupReport,
+) {
+  let cursor: string | undefined;
+  do {
+    const page = await deps.storage.listMultipartUploads(SIGNABLE_PREFIX, { cursor, limit: 1000 });
+    cursor = page.cursor;
+    const candidates = page.items.filter((upload) => upload.initiated < olderThan);
+    const ids = candidates.map((upload) => assetIdOf(upload.key)).filter((id): id is string => id !== null);
+    const bound = new Set(
+      (
+        await deps.db.asset.findMany({
+          where: { id: { in: ids }, status: "PENDING_UPLOAD", uploadId: { not: null } },
+          select: { storageKey: true, uploadId: true },
+        })
+      ).map((a) => `${a.storageKey}\n${a.uploadId}`),
+    );
+    await mapConcurrently(candidates, STORAGE_CONCURRENCY, async (upload) => {
+      if (bound.has(`${upload.key}\n${upload.uploadId}`)) return;
+      const label = `${upload.key} (multipart upload ${upload.uploadId})`;
+      try {
+        const parts = await deps.storage.listParts(upload.key, upload.uploadId);
+        if (!dryRun) await deps.storage.abortMultipart(upload.key, upload.uploadId);
+        note(
+          "orphans",
+          label,
+          parts.reduce((sum, part) => sum + part.size, 0),
+        );
+      } catch (error) {
+        report.errors.push({ category: "orphans", key: label, message: (error as Error).message });
+      }
+    });
+  } while (cursor);
 }
 
 /** `uploads/{ownerId}/{assetId}/{name}` → assetId (null when the key has another shape). */

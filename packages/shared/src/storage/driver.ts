@@ -34,6 +34,13 @@ export interface ObjectInfo {
   lastModified?: Date;
 }
 
+/** An unfinished multipart upload. */
+export interface MultipartUploadInfo {
+  key: string;
+  uploadId: string;
+  initiated: Date;
+}
+
 export interface UploadedPart {
   partNumber: number;
   etag: string;
@@ -63,6 +70,14 @@ export interface StorageDriver {
   listParts(key: string, uploadId: string): Promise<UploadedPart[]>;
   /** Idempotent: aborting an unknown upload is not an error. */
   abortMultipart(key: string, uploadId: string): Promise<void>;
+  /**
+   * Unfinished multipart uploads of keys under a prefix, page by page: a client may start several for
+   * one asset before the API learns which one it uses, and the orphan sweep aborts the others.
+   */
+  listMultipartUploads(
+    prefix: string,
+    options?: { cursor?: string; limit?: number },
+  ): Promise<{ items: MultipartUploadInfo[]; cursor?: string }>;
   /** Keys under a prefix with their sizes and times, page by page (orphan sweeps). */
   list(
     prefix: string,

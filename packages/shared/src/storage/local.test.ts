@@ -215,6 +215,36 @@ describe("LocalStorageDriver", () => {
     });
   });
 
+  it("lists unfinished multipart uploads under a prefix, page by page, until they complete or are aborted", async () => {
+    const a = "uploads/u/a/one.bin";
+    const b = "uploads/u/b/two.bin";
+    const ids: string[] = [];
+    for (const key of [a, a, b]) ids.push(await driver.createMultipart(key, "x/y"));
+    await driver.createMultipart("uploads/v/c/other.bin", "x/y");
+    const seen: Array<{ key: string; uploadId: string }> = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await driver.listMultipartUploads("uploads/u/", { cursor, limit: 1 });
+      expect(page.items.length).toBeLessThanOrEqual(1);
+      for (const item of page.items) {
+        expect(item.initiated.getTime()).toBeGreaterThan(Date.now() - 60_000);
+        seen.push({ key: item.key, uploadId: item.uploadId });
+      }
+      cursor = page.cursor;
+      pages++;
+    } while (cursor && pages < 10);
+    expect(seen.sort((x, y) => x.uploadId.localeCompare(y.uploadId))).toEqual(
+      ids.map((uploadId, i) => ({ key: i < 2 ? a : b, uploadId })).sort((x, y) => x.uploadId.localeCompare(y.uploadId)),
+    );
+    await driver.abortMultipart(a, ids[0] ?? "");
+    expect((await driver.listMultipartUploads("uploads/u/")).items.map((u) => u.uploadId).sort()).toEqual([ids[1], ids[2]].sort());
+  });
+
+  it("lists no multipart uploads before any was started", async () => {
+    expect(await driver.listMultipartUploads("uploads/")).toEqual({ items: [] });
+  });
+
   it("signs URLs the verifier accepts, with the content type as a required header", async () => {
     const signed = await driver.sign({ op: "putObject", key: "uploads/u/a/f.txt", contentType: "text/plain", maxBytes: 10 }, 60);
     expect(signed.method).toBe("PUT");

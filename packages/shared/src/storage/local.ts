@@ -7,6 +7,7 @@ import { Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
   assertSignableKey,
+  type MultipartUploadInfo,
   type ObjectInfo,
   type SignedOperation,
   type SignedRequest,
@@ -253,6 +254,27 @@ export class LocalStorageDriver implements StorageDriver {
     // Never remove another key's upload; a dir without meta is a crashed create and is removed.
     if (meta && meta.key !== key) return;
     await rm(dir, { recursive: true, force: true });
+  }
+
+  async listMultipartUploads(
+    prefix: string,
+    options: { cursor?: string; limit?: number } = {},
+  ): Promise<{ items: MultipartUploadInfo[]; cursor?: string }> {
+    const limit = options.limit ?? 1000;
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError("limit must be a positive integer");
+    const ids = (await readdir(this.multipartDir).catch((error: unknown) => (isMissing(error) ? [] : Promise.reject(error))))
+      .filter((id) => UPLOAD_ID_PATTERN.test(id) && (options.cursor === undefined || id > options.cursor))
+      .sort();
+    const items: MultipartUploadInfo[] = [];
+    // The cursor is the last upload id read (listed or not), so a page never reads the same meta twice.
+    let last: string | undefined;
+    for (const uploadId of ids) {
+      if (items.length === limit) return { items, cursor: last };
+      last = uploadId;
+      const meta = await this.readMeta(uploadId);
+      if (meta?.key.startsWith(prefix)) items.push({ key: meta.key, uploadId, initiated: new Date(meta.createdAt) });
+    }
+    return { items };
   }
 
   async list(

@@ -10,6 +10,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
   NoSuchUpload,
@@ -22,6 +23,7 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { contentDisposition } from "./content-disposition.ts";
 import {
   assertSignableKey,
+  type MultipartUploadInfo,
   type ObjectInfo,
   type SignedOperation,
   type SignedRequest,
@@ -188,6 +190,27 @@ export class S3StorageDriver implements StorageDriver {
     }
   }
 
+  async listMultipartUploads(
+    prefix: string,
+    options: { cursor?: string; limit?: number } = {},
+  ): Promise<{ items: MultipartUploadInfo[]; cursor?: string }> {
+    // S3 pages by two markers; the cursor carries both.
+    const [KeyMarker, UploadIdMarker] = options.cursor ? (JSON.parse(options.cursor) as [string, string]) : [undefined, undefined];
+    const out = await this.client.send(
+      new ListMultipartUploadsCommand({
+        Bucket: this.bucket,
+        Prefix: prefix,
+        KeyMarker,
+        UploadIdMarker,
+        MaxUploads: options.limit ?? 1000,
+      }),
+    );
+    return {
+      items: (out.Uploads ?? []).map((u) => ({ key: u.Key!, uploadId: u.UploadId!, initiated: u.Initiated ?? new Date(0) })),
+      cursor: out.IsTruncated ? JSON.stringify([out.NextKeyMarker, out.NextUploadIdMarker]) : undefined,
+    };
+  }
+
   async list(prefix: string, options: { cursor?: string; limit?: number } = {}) {
     const out = await this.client.send(
       new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: options.cursor, MaxKeys: options.limit ?? 1000 }),
@@ -238,6 +261,12 @@ export async function destroyBucketForTests(driver: S3StorageDriver): Promise<vo
   do {
     const page = await driver.list("", { cursor });
     await Promise.all(page.items.map((item) => driver.delete(item.key)));
+    cursor = page.cursor;
+  } while (cursor);
+  // A bucket with unfinished multipart uploads cannot be deleted (and they hold the store's space).
+  do {
+    const page = await driver.listMultipartUploads("", { cursor });
+    await Promise.all(page.items.map((upload) => driver.abortMultipart(upload.key, upload.uploadId)));
     cursor = page.cursor;
   } while (cursor);
   await driver.client.send(new DeleteBucketCommand({ Bucket: driver.bucket })).catch(() => {});
