@@ -3,14 +3,19 @@ import { type AddressInfo, connect, createServer, type Server, type Socket } fro
 /**
  * A TCP proxy in front of a real service (PostgreSQL, clamd, ...) that a fault test can turn bad:
  * `pass` relays; `delay` holds each reply for `delayMs`; `stall` accepts and never answers; `garbage`
- * answers anything with junk; `down()` refuses connections (the port stays reserved for `up()`).
+ * answers anything with junk; `cut` relays until the client has sent `cutAfterBytes`, then drops both
+ * sides (the service died mid-request); `down()` refuses connections (the port stays reserved for `up()`).
  */
-export type FaultMode = "pass" | "delay" | "stall" | "garbage";
+export type FaultMode = "pass" | "delay" | "stall" | "garbage" | "cut";
 
 export interface FaultProxy {
   readonly port: number;
   mode: FaultMode;
   delayMs: number;
+  /** For `cut`: how many bytes of a request get through before the connection drops. */
+  cutAfterBytes: number;
+  /** Connections dropped by `cut` so far. */
+  readonly cuts: number;
   /** Closes every live connection (a crash or a network cut as the client sees it). */
   cut(): void;
   /** Stops listening: new connections are refused. */
@@ -32,6 +37,8 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     port: 0,
     mode: "pass",
     delayMs: 0,
+    cutAfterBytes: 64 * 1024,
+    cuts: 0,
     cut() {
       for (const s of sockets) s.destroy();
     },
@@ -67,6 +74,16 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       }
       const upstream = connect(target.port, target.host);
       track(upstream);
+      if (mode === "cut") {
+        let sent = 0;
+        client.on("data", (chunk: Buffer) => {
+          sent += chunk.length;
+          if (sent <= proxy.cutAfterBytes) return;
+          (proxy as { cuts: number }).cuts++;
+          upstream.destroy();
+          client.destroy();
+        });
+      }
       client.pipe(upstream);
       if (mode === "delay") upstream.on("data", (chunk: Buffer) => setTimeout(() => client.write(chunk), proxy.delayMs));
       else upstream.pipe(client);

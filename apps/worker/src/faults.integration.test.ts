@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { queueScan } from "@airlock/shared/scan-queue";
@@ -127,6 +128,64 @@ describe("[FAULTS][SCANNER] clamd misbehaving through a proxy", () => {
       await waitForStatus(worker.ctx, asset.id, TERMINAL, 30_000);
       const done = await expectSettled(worker.ctx, asset.id, "FAILED");
       expect(done.scanResults).toHaveLength(2);
+    } finally {
+      await worker.close();
+      await clamd.close();
+    }
+  });
+});
+
+describe("[FAULTS][SCANNER] clamd dies mid-stream", () => {
+  const MiB = 1024 * 1024;
+
+  async function startCutting(attempts: number) {
+    const clamd = await startFaultProxy(CLAMD);
+    clamd.mode = "cut";
+    clamd.cutAfterBytes = 256 * 1024;
+    const worker = await startTestWorker({
+      CLAMAV_PORT: String(clamd.port),
+      CLAMAV_SOCKET: "",
+      SCAN_ATTEMPTS: String(attempts),
+      SCAN_BACKOFF_MS: "1000",
+    });
+    // 1 MiB of unique bytes: no verdict cache can answer, and the cut lands inside the stream.
+    const asset = await seedUploadedAsset(worker.ctx, randomBytes(MiB), { filename: "big.bin" });
+    return { clamd, worker, asset };
+  }
+
+  it("the connection drops after 256 KiB of 1 MiB: no verdict from a partial stream; the retry scans the whole file and only then is it CLEAN", async () => {
+    const { clamd, worker, asset } = await startCutting(3);
+    try {
+      console.info("[fault] clamd connection dropped after 256 KiB of a 1 MiB INSTREAM, then clamd healthy again");
+      await queueScan(worker.ctx.queues, worker.ctx.env, asset.id);
+      await expect.poll(() => clamd.cuts, { timeout: 15_000, interval: 10 }).toBeGreaterThanOrEqual(1);
+      expect((await worker.ctx.db.asset.findUniqueOrThrow({ where: { id: asset.id } })).status).toBe("SCANNING");
+      clamd.mode = "pass";
+      await waitForStatus(worker.ctx, asset.id, TERMINAL, 30_000);
+      const done = await worker.ctx.db.asset.findUniqueOrThrow({
+        where: { id: asset.id },
+        include: { scanResults: { orderBy: { createdAt: "asc" } } },
+      });
+      expect(done.status).toBe("CLEAN");
+      expect(done.scanResults.map((r) => r.verdict)).toEqual(["ERROR", "CLEAN"]);
+      expect(JSON.stringify(done.scanResults[0]?.raw ?? null)).toMatch(/closed|reset|EPIPE|answer/i);
+      expect(clamd.cuts).toBe(1);
+      expect(await worker.ctx.storage.head(done.storageKey), "the CLEAN asset's object is still there").toMatchObject({ size: MiB });
+    } finally {
+      await worker.close();
+      await clamd.close();
+    }
+  });
+
+  it("the connection drops mid-stream on every attempt: FAILED scan_unavailable, never CLEAN", async () => {
+    const { clamd, worker, asset } = await startCutting(2);
+    try {
+      console.info("[fault] clamd connection dropped after 256 KiB of a 1 MiB INSTREAM on every attempt; 2 attempts");
+      await queueScan(worker.ctx.queues, worker.ctx.env, asset.id);
+      await waitForStatus(worker.ctx, asset.id, TERMINAL, 30_000);
+      const done = await expectSettled(worker.ctx, asset.id, "FAILED");
+      expect(done.scanResults).toHaveLength(2);
+      expect(clamd.cuts).toBe(2);
     } finally {
       await worker.close();
       await clamd.close();
