@@ -1,7 +1,7 @@
 /**
  * How fast does the scan pipeline turn confirmed uploads into CLEAN (goals: overhead ≤ 10 % over raw clamd
  * INSTREAM; confirm → CLEAN p95 < 1 s for 1 MiB files), and how does it scale with worker concurrency?
- *   npx tsx bench/scan.ts [--rounds 3] [--files 48] [--size-kib 1024] [--concurrency 1,2,4] [--latency-files 20]
+ *   npx tsx bench/scan.ts [--rounds 3] [--files 48] [--size-kib 1024] [--concurrency 1,2,4] [--latency-files 20] [--profile DIR]
  *
  * Real processes: the API (apps/api/src/main.ts) and the worker (apps/worker/src/main.ts, SCANNER_PROVIDER=
  * clamav, clamd on CLAMAV_HOST:CLAMAV_PORT, default 127.0.0.1:3310), a temp database, an own Redis prefix,
@@ -14,6 +14,7 @@
  *                     Timed from the first confirm to the last CLEAN (polled every 20 ms).
  * Latency: after the rounds, `--latency-files` files confirmed one at a time (each waits for the previous
  * CLEAN) for each c: confirm request sent → `scannedAt` written by the worker (same clock).
+ * --profile DIR writes the API's and each worker's CPU profiles under DIR/api/ and DIR/worker-c<c>/.
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, open as openFile, rm, writeFile } from "node:fs/promises";
@@ -27,7 +28,7 @@ import { createRedis, deleteKeysWithPrefix } from "@airlock/shared/redis";
 import pg from "pg";
 import { createApiKey } from "../apps/api/src/services/api-keys.ts";
 import { createUser } from "../apps/api/src/services/users.ts";
-import { freePort, machine, median, runRounds, type ServerProcess, startServerProcess, table, type Variant } from "./lib.ts";
+import { freePort, machine, median, processCpuMs, runRounds, type ServerProcess, startServerProcess, table, type Variant } from "./lib.ts";
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     "size-kib": { type: "string", default: "1024" },
     concurrency: { type: "string", default: "1,2,4" },
     "latency-files": { type: "string", default: "20" },
+    profile: { type: "string" },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -45,6 +47,7 @@ const LEVELS = values.concurrency.split(",").map(Number);
 const LATENCY_FILES = Number(values["latency-files"]);
 const CLAMD = { host: process.env.CLAMAV_HOST ?? "127.0.0.1", port: Number(process.env.CLAMAV_PORT ?? 3310) };
 const log = (line: string) => process.stderr.write(`${line}\n`);
+const profileArgs = (name: string) => (values.profile ? ["--cpu-prof", "--cpu-prof-dir", join(values.profile, name)] : []);
 
 /** One INSTREAM scan of a file, the protocol the product speaks; resolves with clamd's reply. */
 async function instream(path: string): Promise<string> {
@@ -128,7 +131,7 @@ async function ensureWorker(concurrency: number): Promise<void> {
   if (worker?.concurrency === concurrency) return;
   await worker?.server.stop();
   const port = await freePort();
-  const server = await startServerProcess(["--import", "tsx", "apps/worker/src/main.ts"], {
+  const server = await startServerProcess([...profileArgs(`worker-c${concurrency}`), "--import", "tsx", "apps/worker/src/main.ts"], {
     port,
     readyPath: "/healthz",
     env: { ...commonEnv, SCAN_CONCURRENCY: String(concurrency), WORKER_METRICS_PORT: String(port) },
@@ -149,7 +152,7 @@ try {
   const { key } = await createApiKey(db, user.id, "bench");
   await db.$disconnect();
   const apiPort = await freePort();
-  const api = await startServerProcess(["--import", "tsx", "apps/api/src/main.ts"], {
+  const api = await startServerProcess([...profileArgs("api"), "--import", "tsx", "apps/api/src/main.ts"], {
     port: apiPort,
     readyPath: "/healthz",
     env: { ...commonEnv, PORT: String(apiPort), PUBLIC_URL: `http://127.0.0.1:${apiPort}` },
@@ -199,6 +202,10 @@ try {
     }
   }
 
+  const apiPid = api.child.pid ?? 0;
+  const workerPid = () => worker?.server.child.pid ?? 0;
+  /** CPU ms per file of the API and the worker process (all threads), per timed pipeline run. */
+  const cpuPerFile = new Map<number, { api: number[]; worker: number[] }>();
   let assets: string[] = [];
   let rawFiles: string[] = [];
   const variants: Variant[] = [];
@@ -230,8 +237,15 @@ try {
         assets = await prepareAssets(FILES);
       },
       run: async () => {
+        const started = performance.now();
+        const before = { api: processCpuMs(apiPid), worker: processCpuMs(workerPid()) };
         await mapLimit(assets, 8, confirm);
+        log(`  pipeline ×${c}: every confirm answered after ${Math.round(performance.now() - started)} ms`);
         await waitClean(FILES);
+        const cpu = cpuPerFile.get(c) ?? { api: [], worker: [] };
+        cpu.api.push((processCpuMs(apiPid) - before.api) / FILES);
+        cpu.worker.push((processCpuMs(workerPid()) - before.worker) / FILES);
+        cpuPerFile.set(c, cpu);
         return FILES;
       },
     });
@@ -242,6 +256,7 @@ try {
     await variant.setup?.();
     await variant.run();
   }
+  cpuPerFile.clear();
   const results = await runRounds(variants, ROUNDS, log);
 
   // Latency, one file at a time (no queueing).
@@ -282,6 +297,14 @@ try {
     table(results, `raw INSTREAM ×${LEVELS[0]}`, "files", { ratio: "rate", also: LEVELS.slice(1).map((c) => `raw INSTREAM ×${c}`) }),
   );
   console.log(`\nMB/s = files/s × ${(SIZE / 1e6).toFixed(3)}.\n`);
+  // CPU per file is steadier than wall time on a shared 2-core machine: what the product itself spends.
+  console.log("| pipeline, CPU ms per file (median of runs) | API | worker | API + worker |\n|---|---|---|---|");
+  for (const c of LEVELS) {
+    const cpu = cpuPerFile.get(c) ?? { api: [], worker: [] };
+    const [a, w] = [median(cpu.api), median(cpu.worker)];
+    console.log(`| SCAN_CONCURRENCY=${c} | ${a.toFixed(2)} | ${w.toFixed(2)} | ${(a + w).toFixed(2)} |`);
+  }
+  console.log("");
   console.log("| confirm → CLEAN, one file at a time | files | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|");
   console.log(latencyRows.join("\n"));
   console.log(

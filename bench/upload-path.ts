@@ -37,14 +37,14 @@
 
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { createWriteStream, existsSync, readFileSync } from "node:fs";
+import { createWriteStream, existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { Agent, createServer, type IncomingHttpHeaders, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
-import { freePort, machine, median, runRounds, type ServerProcess, startServerProcess, table, type Variant } from "./lib.ts";
+import { freePort, machine, median, processCpuMs, runRounds, type ServerProcess, startServerProcess, table, type Variant } from "./lib.ts";
 
 const { values } = parseArgs({
   options: {
@@ -210,13 +210,6 @@ interface Target {
   clear: () => Promise<void>;
   /** The server process, for its CPU time (Ceph RGW's is not measured). */
   pid?: number;
-}
-
-/** CPU time (user + system, all threads) a process has used so far, in ms; Linux /proc. */
-function processCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second on Linux).
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 async function main(): Promise<void> {
