@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { announce } from "../services/announce.ts";
 import { startReceiver } from "../test-receiver.ts";
 import { seedUploadedAsset, startTestWorker, waitForStatus } from "../test-worker.ts";
+import { notifyRegistration } from "./notify.ts";
 
 const EICAR = Buffer.from("X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*");
 
@@ -206,6 +207,21 @@ describe("[WORKER][NOTIFICATIONS]", () => {
       status: "FAILED",
       failureCode: "scan_unavailable",
     });
+  });
+
+  it("a notifications job run again from scratch (a crash before its progress was saved) writes each in-app row and webhook delivery once", async () => {
+    const asset = await seedUploadedAsset(worker.ctx, Buffer.from("announced twice"), { filename: "twice.txt", mime: "text/plain" });
+    await worker.ctx.db.user.update({ where: { id: asset.ownerId }, data: { emailOptOut: true } });
+    const id = `asset.failed-${asset.id}`;
+    // The same job twice, each time with no progress recorded: the worst case of a retry.
+    for (let run = 0; run < 2; run++) {
+      const job = { id, data: { event: "asset.failed", assetId: asset.id }, progress: {}, updateProgress: async () => {} };
+      await notifyRegistration.process(job as unknown as Parameters<typeof notifyRegistration.process>[0], worker.ctx, "token");
+    }
+    expect(await worker.ctx.db.notification.count({ where: { userId: asset.ownerId, type: "asset.failed" } })).toBe(1);
+    const deliveries = await worker.ctx.db.webhookDelivery.findMany({ where: { event: "asset.failed", occurrence: id } });
+    expect(deliveries).toHaveLength(1);
+    await expect.poll(() => webhooksFor("asset.failed", (d) => d.assetId === asset.id).length, { timeout: 10_000 }).toBe(1);
   });
 
   it("alerts are mailed to administrators; cleanup runs go to webhooks; an announcement is queued once", async () => {

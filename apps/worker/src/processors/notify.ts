@@ -28,7 +28,8 @@ interface Progress {
 /**
  * `notifications`: one announced event → in-app rows, email and webhook deliveries. Each step is
  * recorded in the job's progress, so a retry (e.g. the SMTP server was down) does not repeat the
- * steps that succeeded.
+ * steps that succeeded; rows are keyed by the job id (the occurrence), so a retry after a crash
+ * between a write and its progress note does not write them twice either.
  */
 export const notifyRegistration: Registration<"notifications"> = {
   concurrency: () => 4,
@@ -72,8 +73,10 @@ export const notifyRegistration: Registration<"notifications"> = {
       await save();
     }
     if (audience.inApp && !progress.inApp && recipients.size) {
+      const occurrence = String(job.id);
       await ctx.db.notification.createMany({
-        data: [...recipients.keys()].map((userId) => ({ userId, type: event, payload: data as Prisma.InputJsonValue })),
+        data: [...recipients.keys()].map((userId) => ({ userId, type: event, occurrence, payload: data as Prisma.InputJsonValue })),
+        skipDuplicates: true,
       });
       progress.inApp = true;
       await save();
