@@ -79,7 +79,8 @@ export function createApp(deps: AppDeps) {
     "*",
     cors({
       origin: (origin) => (allowedOrigins.has(origin) ? origin : null),
-      allowHeaders: ["Authorization", "Content-Type", "X-Request-Id", "trpc-accept"],
+      // Content-MD5: a browser may send it with /storage PUTs to have the bytes verified (as S3 does).
+      allowHeaders: ["Authorization", "Content-Type", "Content-MD5", "X-Request-Id", "trpc-accept"],
       allowMethods: ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"],
       exposeHeaders: ["X-Request-Id", "ETag"],
       maxAge: 600,

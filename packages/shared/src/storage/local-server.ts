@@ -79,8 +79,10 @@ export function createLocalStorageHandler(driver: LocalStorageDriver, options: L
         if (!sameMediaType(request.headers.get("content-type"), operation.contentType)) return contentTypeMismatch();
         const limit = Math.min(operation.maxBytes, maxBodyBytes);
         if (declaredLength(request) > limit) return tooLarge(limit);
-        const { md5 } = await driver.putObjectStream(operation.key, bodyStream(request, incoming), limit);
-        return new Response(null, { status: 200, headers: { etag: `"${md5}"` } });
+        const contentMd5 = declaredMd5(request);
+        if (contentMd5 === null) return invalidDigest();
+        const { etag } = await driver.putObjectStream(operation.key, bodyStream(request, incoming), limit, { contentMd5 });
+        return new Response(null, { status: 200, headers: { etag: `"${etag}"` } });
       }
 
       case "createMultipart": {
@@ -95,17 +97,18 @@ export function createLocalStorageHandler(driver: LocalStorageDriver, options: L
       case "uploadPart": {
         const limit = Math.min(operation.maxBytes, maxBodyBytes);
         if (declaredLength(request) > limit) return tooLarge(limit);
-        // An unknown upload is refused before a single byte is written.
-        const meta = await driver.getMultipart(operation.uploadId);
-        if (!meta || meta.key !== operation.key) throw new LocalStorageError("NoSuchUpload", "no such upload");
-        const { md5 } = await driver.uploadPartStream(
+        const contentMd5 = declaredMd5(request);
+        if (contentMd5 === null) return invalidDigest();
+        // An unknown upload is refused (by the driver) before a single byte is written.
+        const { etag } = await driver.uploadPartStream(
           operation.key,
           operation.uploadId,
           operation.partNumber,
           bodyStream(request, incoming),
           limit,
+          { contentMd5 },
         );
-        return new Response(null, { status: 200, headers: { etag: `"${md5}"` } });
+        return new Response(null, { status: 200, headers: { etag: `"${etag}"` } });
       }
 
       case "listParts": {
@@ -195,6 +198,7 @@ const LOCAL_ERROR_ANSWER: Record<LocalStorageErrorCode, [number, string]> = {
     "One or more of the specified parts could not be found or the specified entity tag might not have matched the part's entity tag.",
   ],
   InvalidPartOrder: [400, "The list of parts was not in ascending order. The parts list must be specified in order by part number."],
+  BadDigest: [400, "The Content-MD5 you specified did not match what we received."],
   InvalidKey: [400, "Invalid key."],
 };
 
@@ -251,6 +255,22 @@ function sameMediaType(sent: string | null, signed: string): boolean {
   if (sent === null) return false;
   const essence = (value: string) => value.split(";")[0]!.trim().toLowerCase();
   return essence(sent) === essence(signed);
+}
+
+function invalidDigest(): Response {
+  return s3Error(400, "InvalidDigest", "The Content-MD5 you specified is not valid.");
+}
+
+/**
+ * The Content-MD5 header as lowercase hex: undefined when absent (nothing is hashed then), null when it is
+ * not the base64 of 16 bytes (S3's InvalidDigest).
+ */
+function declaredMd5(request: Request): string | undefined | null {
+  const value = request.headers.get("content-md5");
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  if (!/^[A-Za-z0-9+/]{22}==$/.test(trimmed)) return null;
+  return Buffer.from(trimmed, "base64").toString("hex");
 }
 
 /** The declared Content-Length, or 0 when absent (chunked bodies are still counted as they stream). */

@@ -131,31 +131,70 @@ describe("LocalStorageDriver", () => {
       return driver.uploadPartStream(key, uploadId, partNumber, Readable.from([bytes]), bytes.length);
     }
 
-    it("creates, lists, completes with S3's multipart ETag", async () => {
+    it("creates, lists with the ETags the part uploads answered, completes with an S3-style multipart ETag", async () => {
       const uploadId = await driver.createMultipart(key, "application/octet-stream");
       expect(uploadId).toMatch(/^[0-9a-f]{32}$/);
       const one = Buffer.alloc(MIN_PART_BYTES, 1);
       const two = Buffer.from("tail");
       const p2 = await uploadPart(uploadId, 2, two);
       const p1 = await uploadPart(uploadId, 1, one);
+      // Opaque tokens, not the MD5 of the bytes (nothing is hashed without Content-MD5).
+      for (const p of [p1, p2]) expect(p.etag).toMatch(/^[0-9a-f]{32}$/);
+      expect(p2.etag).not.toBe(createHash("md5").update(two).digest("hex"));
       const parts = await driver.listParts(key, uploadId);
       expect(parts.map(({ partNumber, etag, size }) => ({ partNumber, etag, size }))).toEqual([
-        { partNumber: 1, etag: p1.md5, size: one.length },
-        { partNumber: 2, etag: p2.md5, size: 4 },
+        { partNumber: 1, etag: p1.etag, size: one.length },
+        { partNumber: 2, etag: p2.etag, size: 4 },
       ]);
+      expect(await driver.listParts(key, uploadId)).toEqual(parts); // stable
 
       const result = await driver.completeMultipart(key, uploadId, [
-        { partNumber: 1, etag: `"${p1.md5}"` },
-        { partNumber: 2, etag: p2.md5 },
+        { partNumber: 1, etag: `"${p1.etag}"` },
+        { partNumber: 2, etag: p2.etag },
       ]);
       const expectedEtag = `${createHash("md5")
-        .update(Buffer.concat([Buffer.from(p1.md5, "hex"), Buffer.from(p2.md5, "hex")]))
+        .update(Buffer.concat([Buffer.from(p1.etag, "hex"), Buffer.from(p2.etag, "hex")]))
         .digest("hex")}-2`;
       expect(result.etag).toBe(expectedEtag);
       expect(result.size).toBe(one.length + 4);
       expect(await driver.head(key)).toMatchObject({ size: one.length + 4 });
+      expect((await readAll(await driver.read(key))).equals(Buffer.concat([one, two]))).toBe(true);
       expect(await readdir(join(dataDir, "multipart"))).toEqual([]);
       await expect(driver.listParts(key, uploadId)).rejects.toMatchObject({ code: "NoSuchUpload" });
+    });
+
+    it("a re-uploaded part gets a new ETag, and completing with the replaced one's is refused", async () => {
+      const uploadId = await driver.createMultipart(key, "application/octet-stream");
+      const first = await uploadPart(uploadId, 1, Buffer.from("same bytes"));
+      const second = await uploadPart(uploadId, 1, Buffer.from("same bytes"));
+      expect(second.etag).not.toBe(first.etag);
+      expect((await driver.listParts(key, uploadId)).map((p) => p.etag)).toEqual([second.etag]);
+      await expect(driver.completeMultipart(key, uploadId, [{ partNumber: 1, etag: first.etag }])).rejects.toMatchObject({
+        code: "InvalidPart",
+      });
+      await driver.completeMultipart(key, uploadId, [{ partNumber: 1, etag: second.etag }]);
+      expect((await readAll(await driver.read(key))).toString()).toBe("same bytes");
+    });
+
+    it("with Content-MD5: verified, and the ETag is that MD5; a mismatch stores nothing (BadDigest)", async () => {
+      const uploadId = await driver.createMultipart(key, "application/octet-stream");
+      const bytes = Buffer.from("checked part");
+      const md5 = createHash("md5").update(bytes).digest("hex");
+      const body = () => Readable.from([bytes.subarray(0, 5), bytes.subarray(5)]);
+      expect(await driver.uploadPartStream(key, uploadId, 1, body(), 100, { contentMd5: md5 })).toEqual({ etag: md5, size: bytes.length });
+      await expect(driver.uploadPartStream(key, uploadId, 2, body(), 100, { contentMd5: "0".repeat(32) })).rejects.toMatchObject({
+        code: "BadDigest",
+      });
+      expect((await driver.listParts(key, uploadId)).map((p) => [p.partNumber, p.etag])).toEqual([[1, md5]]);
+      await expect(driver.putObjectStream("uploads/u/a/one.txt", body(), 100, { contentMd5: "f".repeat(32) })).rejects.toMatchObject({
+        code: "BadDigest",
+      });
+      expect(await driver.head("uploads/u/a/one.txt")).toBeNull();
+      expect(await driver.putObjectStream("uploads/u/a/one.txt", body(), 100, { contentMd5: md5 })).toEqual({
+        etag: md5,
+        size: bytes.length,
+      });
+      expect(await readdir(join(dataDir, "tmp"))).toEqual([]);
     });
 
     it("refuses parts out of order, unknown ETags and small non-final parts", async () => {
@@ -164,24 +203,24 @@ describe("LocalStorageDriver", () => {
       const b = await uploadPart(uploadId, 2, Buffer.from("also small"));
       await expect(
         driver.completeMultipart(key, uploadId, [
-          { partNumber: 2, etag: b.md5 },
-          { partNumber: 1, etag: a.md5 },
+          { partNumber: 2, etag: b.etag },
+          { partNumber: 1, etag: a.etag },
         ]),
       ).rejects.toMatchObject({ code: "InvalidPartOrder" });
-      await expect(driver.completeMultipart(key, uploadId, [{ partNumber: 1, etag: b.md5 }])).rejects.toMatchObject({
+      await expect(driver.completeMultipart(key, uploadId, [{ partNumber: 1, etag: b.etag }])).rejects.toMatchObject({
         code: "InvalidPart",
       });
-      await expect(driver.completeMultipart(key, uploadId, [{ partNumber: 3, etag: b.md5 }])).rejects.toMatchObject({
+      await expect(driver.completeMultipart(key, uploadId, [{ partNumber: 3, etag: b.etag }])).rejects.toMatchObject({
         code: "InvalidPart",
       });
       await expect(
         driver.completeMultipart(key, uploadId, [
-          { partNumber: 1, etag: a.md5 },
-          { partNumber: 2, etag: b.md5 },
+          { partNumber: 1, etag: a.etag },
+          { partNumber: 2, etag: b.etag },
         ]),
       ).rejects.toMatchObject({ code: "EntityTooSmall" });
       // A single small part is fine (it is the last).
-      await driver.completeMultipart(key, uploadId, [{ partNumber: 1, etag: a.md5 }]);
+      await driver.completeMultipart(key, uploadId, [{ partNumber: 1, etag: a.etag }]);
       expect((await readAll(await driver.read(key))).toString()).toBe("small");
     });
 

@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, type Hash, randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { constants, createReadStream, createWriteStream, type Dirent } from "node:fs";
+import { constants, createWriteStream, type Dirent } from "node:fs";
 import { copyFile, type FileHandle, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { Readable, Transform, type TransformCallback } from "node:stream";
@@ -14,7 +14,6 @@ import {
   type StorageDriver,
   type UploadedPart,
 } from "./driver.ts";
-import { OffloadedMd5 } from "./local-hash.ts";
 import {
   encodeKeyPath,
   invalidKeyReason,
@@ -31,12 +30,17 @@ import {
  *   objects/<key>                          one file per object, the key's segments as directories
  *   multipart/<uploadId>/meta              JSON { key, contentType, createdAt }
  *   multipart/<uploadId>/<partNumber>      a part's bytes
- *   multipart/<uploadId>/<partNumber>.etag the part's MD5 (hex), written before the part appears
+ *   multipart/<uploadId>/<partNumber>.etag the part's ETag, written before the part appears
  *   tmp/                                   bytes in flight; renamed into place only when complete and fsynced
  *
  * Invariants: a file under objects/ or a part under multipart/ is always complete and durable (it got there
  * by rename after fsync), and every path is derived from a validated key or upload id and checked to stay
  * inside its root. tmp/ is on the same filesystem as the rest (it is inside dataDir), so renames are atomic.
+ *
+ * ETags are opaque, as S3 documents them (an S3 ETag is an MD5 only for some objects: not with SSE-KMS, not
+ * for multipart uploads): 32 hex digits, random for every stored version, or the MD5 the client sent as
+ * Content-MD5 (then verified). Hashing every byte only to answer an MD5 cost more CPU than receiving it
+ * (bench/README.md). Content integrity is the API's check at confirm (the client's optional sha256).
  */
 
 /** S3's smallest part, except for the last one; enforced at completion like S3 does, so code that works here works on S3. */
@@ -56,6 +60,8 @@ export type LocalStorageErrorCode =
   | "EntityTooSmall"
   /** A listed part is missing or its ETag differs from the stored one. */
   | "InvalidPart"
+  /** The body's MD5 differs from the Content-MD5 the client sent. */
+  | "BadDigest"
   /** Parts are not listed in strictly ascending order. */
   | "InvalidPartOrder"
   /** The key cannot name a path (server bug: keys are server-made). */
@@ -82,9 +88,17 @@ export interface LocalStorageOptions {
 
 /** What a streamed upload produced. */
 export interface ReceivedBody {
-  /** MD5 of the bytes, lowercase hex, unquoted. */
-  md5: string;
+  /** The stored version's ETag: 32 lowercase hex digits, unquoted (see the file header). */
+  etag: string;
   size: number;
+}
+
+export interface ReceiveOptions {
+  /**
+   * The MD5 the client declared (Content-MD5), as 32 lowercase hex digits: the body is hashed and refused
+   * with BadDigest when it differs, and the ETag is this MD5 (as on S3). Without it nothing is hashed.
+   */
+  contentMd5?: string;
 }
 
 export interface LocalUploadedPart extends UploadedPart {
@@ -321,9 +335,9 @@ export class LocalStorageDriver implements StorageDriver {
   // ---- operations the /storage handler performs (local-server.ts) -------------------------------------
 
   /** Streams a whole object into place; refuses more than `maxBytes`. */
-  async putObjectStream(key: string, body: Readable, maxBytes: number): Promise<ReceivedBody> {
+  async putObjectStream(key: string, body: Readable, maxBytes: number, options: ReceiveOptions = {}): Promise<ReceivedBody> {
     const target = this.objectPath(key);
-    return this.receive(body, maxBytes, async (tmp) => {
+    return this.receive(body, maxBytes, options, async (tmp) => {
       await this.placeFile(tmp, target);
     });
   }
@@ -341,19 +355,22 @@ export class LocalStorageDriver implements StorageDriver {
     return uploadId;
   }
 
-  async getMultipart(uploadId: string): Promise<MultipartMeta | null> {
-    return this.readMeta(uploadId);
-  }
-
   /** Streams one part; a re-upload of the same number replaces it, as on S3. */
-  async uploadPartStream(key: string, uploadId: string, partNumber: number, body: Readable, maxBytes: number): Promise<ReceivedBody> {
+  async uploadPartStream(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Readable,
+    maxBytes: number,
+    options: ReceiveOptions = {},
+  ): Promise<ReceivedBody> {
     const dir = await this.requireUpload(key, uploadId);
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) throw new RangeError("part number outside 1..10000");
     const partPath = join(dir, String(partNumber));
-    return this.receive(body, maxBytes, async (tmp, md5) => {
+    return this.receive(body, maxBytes, options, async (tmp, etag) => {
       try {
         // The ETag first: a part file is only listed with its sidecar, so it never appears without one.
-        await this.writeSmallFile(`${partPath}.etag`, md5);
+        await this.writeSmallFile(`${partPath}.etag`, etag);
         await rename(tmp, partPath);
       } catch (error) {
         // The upload was aborted (or completed) while the bytes streamed in.
@@ -365,9 +382,10 @@ export class LocalStorageDriver implements StorageDriver {
   }
 
   /**
-   * Concatenates the listed parts into the object. Each part's bytes are re-hashed as they are copied, so
-   * the object is exactly the parts whose ETags the client holds, even if a part was replaced meanwhile.
-   * Returns S3's multipart ETag: MD5 of the concatenated binary part MD5s, then `-<count>`.
+   * Concatenates the listed parts into the object: exactly the part versions whose ETags the client
+   * holds, even if a part is replaced meanwhile (each part file is opened before its ETag is re-read, and
+   * a replacement writes its ETag before its bytes). Returns S3's multipart ETag format: MD5 of the
+   * concatenated binary part ETags, then `-<count>` (S3's own value when every part came with Content-MD5).
    */
   async completeMultipart(
     key: string,
@@ -395,27 +413,32 @@ export class LocalStorageDriver implements StorageDriver {
       }
     }
 
-    const partDigests: Buffer[] = [];
+    const partEtags: Buffer[] = [];
     const tmp = await this.newTempPath();
     const out = await open(tmp, "wx");
+    const buffer = Buffer.allocUnsafeSlow(1024 * 1024);
     let size = 0;
     try {
       for (const { partNumber, etag } of parts) {
-        const partHash = new OffloadedMd5();
+        const path = join(dir, String(partNumber));
+        const source = await open(path, "r");
         try {
-          // Sequential read-then-write in 1 MiB chunks: parts are local files, so this is disk-bound either way.
-          for await (const chunk of createReadStream(join(dir, String(partNumber)), { highWaterMark: 1024 * 1024 })) {
-            const bytes = chunk as Buffer;
-            await partHash.update(bytes);
+          // The opened file is one version for good (parts are replaced by rename, never written in place);
+          // its ETag is re-read after opening, so a replacement since listParts is caught here.
+          const current = (await readFile(`${path}.etag`, "utf8")).trim();
+          if (current !== normalizeEtag(etag)) throw new LocalStorageError("InvalidPart", `part ${partNumber} changed while completing`);
+          // Sequential read-then-write through one reused 1 MiB buffer: parts are local files, so this is
+          // disk-bound either way, and fresh chunks would only feed the garbage collector.
+          for (;;) {
+            const { bytesRead } = await source.read(buffer, 0, buffer.length, null);
+            if (bytesRead === 0) break;
             let written = 0;
-            while (written < bytes.length) written += (await out.write(bytes, written)).bytesWritten;
-            size += bytes.length;
+            while (written < bytesRead) written += (await out.write(buffer, written, bytesRead - written)).bytesWritten;
+            size += bytesRead;
           }
-          const digest = await partHash.digest();
-          if (digest !== normalizeEtag(etag)) throw new LocalStorageError("InvalidPart", `part ${partNumber} changed while completing`);
-          partDigests.push(Buffer.from(digest, "hex"));
+          partEtags.push(Buffer.from(current, "hex"));
         } finally {
-          partHash.dispose();
+          await source.close();
         }
       }
       await out.sync();
@@ -435,7 +458,7 @@ export class LocalStorageDriver implements StorageDriver {
       throw error;
     }
     await rm(dir, { recursive: true, force: true });
-    const etag = `${createHash("md5").update(Buffer.concat(partDigests)).digest("hex")}-${parts.length}`;
+    const etag = `${createHash("md5").update(Buffer.concat(partEtags)).digest("hex")}-${parts.length}`;
     return { etag, size };
   }
 
@@ -517,24 +540,32 @@ export class LocalStorageDriver implements StorageDriver {
   }
 
   /**
-   * The one way bytes arrive: stream into a temp file while counting and hashing, refuse as soon as the
-   * count passes `maxBytes`, fsync, then let `commit` rename it into place. On any failure the temp file
-   * is removed, so an interrupted or refused upload leaves nothing behind.
+   * The one way bytes arrive: stream into a temp file while counting (and hashing, when the client sent
+   * Content-MD5), refuse as soon as the count passes `maxBytes` or the digest differs, fsync, then let
+   * `commit` rename it into place. On any failure the temp file is removed, so an interrupted or refused
+   * upload leaves nothing behind.
    */
-  private async receive(body: Readable, maxBytes: number, commit: (tmp: string, md5: string) => Promise<void>): Promise<ReceivedBody> {
+  private async receive(
+    body: Readable,
+    maxBytes: number,
+    options: ReceiveOptions,
+    commit: (tmp: string, etag: string) => Promise<void>,
+  ): Promise<ReceivedBody> {
+    if (options.contentMd5 !== undefined && !/^[0-9a-f]{32}$/.test(options.contentMd5)) {
+      throw new RangeError("contentMd5 must be 32 lowercase hex digits");
+    }
+    const etag = options.contentMd5 ?? randomHex(16);
     const tmp = await this.newTempPath();
-    const meter = new MeteredHash(maxBytes);
+    const meter = new MeteredBody(maxBytes, options.contentMd5);
     // `flush` fsyncs before the stream closes, and pipeline settles only after that close: the bytes are
     // durable before anyone is told they are stored. (A FileHandle stream with autoClose off would let us
     // fsync ourselves, but it keeps a reference that makes handle.close() wait forever.)
     const file = createWriteStream(tmp, { flags: "wx", flush: true, highWaterMark: 1024 * 1024 });
     try {
       await pipeline(body, meter, file);
-      const md5 = await meter.md5.digest();
-      await commit(tmp, md5);
-      return { md5, size: meter.size };
+      await commit(tmp, etag);
+      return { etag, size: meter.size };
     } catch (error) {
-      meter.md5.dispose();
       // The stream may still be opening when the body fails: wait for its close, or the open could
       // create the file after our unlink.
       if (!file.closed) await once(file, "close").catch(() => {});
@@ -605,15 +636,20 @@ export class LocalStorageDriver implements StorageDriver {
 }
 
 /**
- * Counts the bytes passing through and feeds them to an MD5 on the hashing worker; errors with
- * EntityTooLarge past the limit. Waits (backpressure) only when the worker falls behind.
+ * Counts the bytes passing through; errors with EntityTooLarge past the limit. With an expected MD5 it also
+ * hashes them (on the event loop: only clients that send Content-MD5 pay for it) and errors with BadDigest
+ * at the end when the digest differs, before the file is flushed and renamed anywhere.
  */
-class MeteredHash extends Transform {
-  readonly md5 = new OffloadedMd5();
+class MeteredBody extends Transform {
+  private readonly md5: Hash | undefined;
   size = 0;
 
-  constructor(private readonly maxBytes: number) {
+  constructor(
+    private readonly maxBytes: number,
+    private readonly expectedMd5: string | undefined,
+  ) {
     super();
+    this.md5 = expectedMd5 === undefined ? undefined : createHash("md5");
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -622,9 +658,16 @@ class MeteredHash extends Transform {
       callback(new LocalStorageError("EntityTooLarge", `body is larger than the ${this.maxBytes} bytes allowed`));
       return;
     }
-    const wait = this.md5.update(chunk);
-    if (wait) wait.then(() => callback(null, chunk), callback);
-    else callback(null, chunk);
+    this.md5?.update(chunk);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.md5 && this.md5.digest("hex") !== this.expectedMd5) {
+      callback(new LocalStorageError("BadDigest", "the body's MD5 differs from the Content-MD5 sent"));
+      return;
+    }
+    callback();
   }
 }
 
