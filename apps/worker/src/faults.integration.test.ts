@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { queueScan } from "@airlock/shared/scan-queue";
-import { storedZip } from "@airlock/shared/scanner/testing/zip";
+import { deflateBomb, storedZip, zipOf } from "@airlock/shared/scanner/testing/zip";
 import { destroyBucketForTests, S3StorageDriver } from "@airlock/shared/storage";
 import type { Job } from "bullmq";
 import { describe, expect, it } from "vitest";
@@ -231,24 +231,36 @@ describe("[FAULTS][ARCHIVES] hostile archives against the real clamd", () => {
   it.each([
     {
       what: "EICAR in a zip in a zip in a zip",
-      bytes: () =>
+      bytes: async () =>
         storedZip([{ name: "l1.zip", data: storedZip([{ name: "l2.zip", data: storedZip([{ name: "eicar.com", data: EICAR }]) }]) }]),
       failureCode: null,
+      engine: "clamav",
     },
     {
-      // clamd stops at MaxFiles (10,000) and, with AlertExceedsMax, says so instead of answering OK.
+      // More entries than clamd scans (MaxFiles 10,000): the archive check says so before clamd is asked
+      // (clamd itself reports it too, with AlertExceedsMax: scanner/clamav.integration.test.ts).
       what: "a zip of 20,000 entries",
-      bytes: () => storedZip(Array.from({ length: 20_000 }, (_, i) => ({ name: `f${i}.txt`, data: "x" }))),
+      bytes: async () => storedZip(Array.from({ length: 20_000 }, (_, i) => ({ name: `f${i}.txt`, data: "x" }))),
       failureCode: "unscannable",
+      engine: "archive-limits",
     },
-  ])("$what ends QUARANTINED, never CLEAN", async ({ what, bytes, failureCode }) => {
+    {
+      // clamd 1.4 answers OK for this one even with AlertExceedsMax: only the archive check stops it.
+      what: "a deflate bomb: 300 MiB of zeros in a ~300 KB zip",
+      bytes: async () => zipOf([await deflateBomb("zeros.bin", 300 * 1024 * 1024)]),
+      failureCode: "unscannable",
+      engine: "archive-limits",
+    },
+  ])("$what ends QUARANTINED, never CLEAN", async ({ what, bytes, failureCode, engine }) => {
     const worker = await startTestWorker();
     try {
       console.info(`[fault] ${what}`);
-      const asset = await seedUploadedAsset(worker.ctx, bytes(), { filename: "a.zip", mime: "application/zip" });
+      const asset = await seedUploadedAsset(worker.ctx, await bytes(), { filename: "a.zip", mime: "application/zip" });
       await queueScan(worker.ctx.queues, worker.ctx.env, asset.id);
       const done = await waitForStatus(worker.ctx, asset.id, TERMINAL, 30_000);
       expect(done).toMatchObject({ status: "QUARANTINED", failureCode });
+      const results = await worker.ctx.db.scanResult.findMany({ where: { assetId: asset.id } });
+      expect(results.map((r) => [r.engine, r.verdict])).toEqual([[engine, failureCode ? "UNSCANNABLE" : "INFECTED"]]);
       expect(await worker.ctx.storage.head(asset.storageKey), "nothing left in uploads/").toBeNull();
     } finally {
       await worker.close();

@@ -103,6 +103,15 @@ export const ZEnv = z
     CLAMAV_POOL_SIZE: z.coerce.number().int().min(1).max(64).default(4),
     /** clamd's StreamMaxLength; when set, the client stops at it itself (the file is unscannable). */
     CLAMAV_STREAM_MAX_LENGTH: bytes.optional(),
+    /**
+     * ZIP limits checked from the central directory before any engine scans (decompression bombs that
+     * clamd answers OK for): past any of them the file is unscannable and quarantined. The defaults are
+     * clamd's MaxFiles, MaxFileSize and MaxScanSize; the ratio counts from 10 MiB expanded.
+     */
+    ARCHIVE_MAX_ENTRIES: z.coerce.number().int().min(1).default(10_000),
+    ARCHIVE_MAX_ENTRY_BYTES: bytes.default(100 * 1024 * 1024),
+    ARCHIVE_MAX_EXPANDED_BYTES: bytes.default(400 * 1024 * 1024),
+    ARCHIVE_MAX_RATIO: z.coerce.number().positive().default(200),
     VIRUSTOTAL_API_KEY: z.string().optional(),
     /** Engines that must call a file malicious for VirusTotal's verdict to be "infected". */
     VIRUSTOTAL_MALICIOUS_THRESHOLD: z.coerce.number().int().min(1).default(1),

@@ -6,6 +6,7 @@ import { DelayedError, UnrecoverableError } from "bullmq";
 import type { WorkerContext } from "../context.ts";
 import type { Registration } from "../registry.ts";
 import { announce } from "../services/announce.ts";
+import { checkArchiveLimits } from "../services/archive-check.ts";
 import { HashingStream } from "../services/hashing-stream.ts";
 import { quarantineAsset } from "../services/quarantine.ts";
 import { cacheVerdict, getCachedVerdict } from "../services/scan-cache.ts";
@@ -116,7 +117,8 @@ async function claim(ctx: WorkerContext, assetId: string): Promise<Asset | null>
 
 /**
  * Streams the object through the engine (never buffered whole), hashing it on the way; a verdict
- * for the same bytes and engine version comes from the cache instead.
+ * for the same bytes and engine version comes from the cache instead. An archive past the limits
+ * the engine scans in full is unscannable without asking it.
  */
 async function runScanner(
   ctx: WorkerContext,
@@ -125,6 +127,9 @@ async function runScanner(
   pendingRef: string | undefined,
 ): Promise<{ verdict: ScanVerdict; sha256: string | null }> {
   if (pendingRef && ctx.scanner.poll) return { verdict: await ctx.scanner.poll(pendingRef, meta), sha256: asset.sha256 };
+  // Before the verdict cache too: a bomb an engine once answered OK for must not stay CLEAN by cache.
+  const beyondLimits = await checkArchiveLimits(ctx, asset, meta);
+  if (beyondLimits) return { verdict: beyondLimits, sha256: asset.sha256 };
   const version = await ctx.scanner.version();
   if (asset.sha256) {
     const cached = await getCachedVerdict(ctx.redis, ctx.env.REDIS_PREFIX, asset.sha256, version);

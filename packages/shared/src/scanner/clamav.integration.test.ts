@@ -100,6 +100,12 @@ describe.each<[string, ClamAvTarget]>([
     expect(verdict).toMatchObject({ kind: "unscannable", reason: expect.stringContaining("size limit exceeded") });
   });
 
+  it("is unscannable for a zip of 20,000 entries (MaxFiles, reported because of AlertExceedsMax)", async () => {
+    const many = storedZip(Array.from({ length: 20_000 }, (_, i) => ({ name: `f${i}.txt`, data: "x" })));
+    const verdict = await scanner.scan(chunked(many, 64 * 1024), metaFor(many));
+    expect(verdict).toMatchObject({ kind: "unscannable", reason: expect.stringContaining("Heuristics.Limits.Exceeded") });
+  });
+
   it("scans a stream of exactly StreamMaxLength", async () => {
     expect((await scanner.scan(generated(STREAM_MAX), metaFor(STREAM_MAX))).kind).toBe("clean");
   });

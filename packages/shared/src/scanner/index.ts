@@ -1,3 +1,4 @@
+export * from "./archive-limits.ts";
 export * from "./clamav.ts";
 export * from "./factory.ts";
 export * from "./mock.ts";
