@@ -163,6 +163,29 @@ describe("LocalStorageDriver", () => {
       await expect(driver.listParts(key, uploadId)).rejects.toMatchObject({ code: "NoSuchUpload" });
     });
 
+    it("parts of the earlier layout (bare file + .etag sidecar) are listed and completed; a new upload of the number supersedes them", async () => {
+      const uploadId = await driver.createMultipart(key, "application/octet-stream");
+      const dir = join(dataDir, "multipart", uploadId);
+      const first = Buffer.alloc(MIN_PART_BYTES + 3, 7);
+      const md5 = (b: Buffer) => createHash("md5").update(b).digest("hex");
+      await writeFile(join(dir, "1"), first);
+      await writeFile(join(dir, "1.etag"), md5(first));
+      await writeFile(join(dir, "2"), "old two");
+      await writeFile(join(dir, "2.etag"), md5(Buffer.from("old two")));
+      expect((await driver.listParts(key, uploadId)).map(({ partNumber, etag, size }) => ({ partNumber, etag, size }))).toEqual([
+        { partNumber: 1, etag: md5(first), size: first.length },
+        { partNumber: 2, etag: md5(Buffer.from("old two")), size: 7 },
+      ]);
+      const two = await uploadPart(uploadId, 2, Buffer.from("new two"));
+      expect((await driver.listParts(key, uploadId)).map((p) => p.etag)).toEqual([md5(first), two.etag]);
+      const result = await driver.completeMultipart(key, uploadId, [
+        { partNumber: 1, etag: md5(first) },
+        { partNumber: 2, etag: two.etag },
+      ]);
+      expect(result.size).toBe(first.length + 7);
+      expect((await readAll(await driver.read(key))).equals(Buffer.concat([first, Buffer.from("new two")]))).toBe(true);
+    });
+
     it("a re-uploaded part gets a new ETag, and completing with the replaced one's is refused", async () => {
       const uploadId = await driver.createMultipart(key, "application/octet-stream");
       const first = await uploadPart(uploadId, 1, Buffer.from("same bytes"));

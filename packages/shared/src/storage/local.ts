@@ -2,7 +2,7 @@ import { createHash, type Hash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { constants, createWriteStream, type Dirent } from "node:fs";
 import { copyFile, type FileHandle, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
-import { dirname, join, resolve, sep } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
@@ -29,9 +29,11 @@ import {
  *
  *   objects/<key>                          one file per object, the key's segments as directories
  *   multipart/<uploadId>/meta              JSON { key, contentType, createdAt }
- *   multipart/<uploadId>/<partNumber>      a part's bytes
- *   multipart/<uploadId>/<partNumber>.etag the part's ETag, written before the part appears
+ *   multipart/<uploadId>/<partNumber>.part a part's bytes, then a trailer with its ETag (PART_TRAILER_BYTES)
  *   tmp/                                   bytes in flight; renamed into place only when complete and fsynced
+ *
+ * (Parts stored before the trailer existed are `<partNumber>` with the ETag in `<partNumber>.etag`; they are
+ * still listed and completed, and a `.part` of the same number supersedes them.)
  *
  * Invariants: a file under objects/ or a part under multipart/ is always complete and durable (it got there
  * by rename after fsync), and every path is derived from a validated key or upload id and checked to stay
@@ -45,8 +47,19 @@ import {
 
 /** S3's smallest part, except for the last one; enforced at completion like S3 does, so code that works here works on S3. */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
-/** Names of part data files (a decimal part number); `<n>.etag` sidecars and `meta` don't match. */
-const PART_FILE = /^([1-9][0-9]{0,4})$/;
+/** Names of part files (a decimal part number, then `.part`). */
+const PART_FILE = /^([1-9][0-9]{0,4})\.part$/;
+/** Parts of the earlier layout: the bare number, with the ETag in a `<n>.etag` sidecar. */
+const LEGACY_PART_FILE = /^([1-9][0-9]{0,4})$/;
+/**
+ * A part file ends with `airlock-part-etag <32 hex>\n`: the ETag travels with the bytes, fsynced and renamed
+ * into place with them, so a part costs one file (and one fsync) instead of two.
+ */
+const PART_TRAILER = /^airlock-part-etag ([0-9a-f]{32})\n$/;
+const PART_TRAILER_BYTES = "airlock-part-etag \n".length + 32;
+/** Copy buffers of completions, reused: fresh memory costs a page fault per 4 KiB on first touch. */
+const COPY_BUFFER_BYTES = 1024 * 1024;
+const copyBuffers: Buffer[] = [];
 
 /** Errors with S3's codes, so local-server.ts can answer exactly what S3 would. */
 export type LocalStorageErrorCode =
@@ -103,6 +116,12 @@ export interface ReceiveOptions {
 
 export interface LocalUploadedPart extends UploadedPart {
   lastModified: Date;
+}
+
+/** Where a listed part's bytes are: a `.part` file (bytes + trailer), or the earlier layout's bare file. */
+interface StoredPart extends LocalUploadedPart {
+  path: string;
+  legacy: boolean;
 }
 
 export interface MultipartMeta {
@@ -247,17 +266,12 @@ export class LocalStorageDriver implements StorageDriver {
 
   async listParts(key: string, uploadId: string): Promise<LocalUploadedPart[]> {
     const dir = await this.requireUpload(key, uploadId);
-    const names = await readdir(dir).catch((error: unknown) => {
-      if (isMissing(error)) throw noSuchUpload(uploadId);
-      throw error;
-    });
-    const parts: LocalUploadedPart[] = [];
-    for (const name of names) {
-      if (!PART_FILE.test(name)) continue;
-      const part = await this.readPart(dir, Number(name));
-      if (part) parts.push(part);
-    }
-    return parts.sort((a, b) => a.partNumber - b.partNumber);
+    return (await this.storedParts(dir, uploadId)).map(({ partNumber, etag, size, lastModified }) => ({
+      partNumber,
+      etag,
+      size,
+      lastModified,
+    }));
   }
 
   async abortMultipart(key: string, uploadId: string): Promise<void> {
@@ -366,11 +380,9 @@ export class LocalStorageDriver implements StorageDriver {
   ): Promise<ReceivedBody> {
     const dir = await this.requireUpload(key, uploadId);
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) throw new RangeError("part number outside 1..10000");
-    const partPath = join(dir, String(partNumber));
-    return this.receive(body, maxBytes, options, async (tmp, etag) => {
+    const partPath = join(dir, `${partNumber}.part`);
+    return this.receive(body, maxBytes, { ...options, trailer: true }, async (tmp) => {
       try {
-        // The ETag first: a part file is only listed with its sidecar, so it never appears without one.
-        await this.writeSmallFile(`${partPath}.etag`, etag);
         await rename(tmp, partPath);
       } catch (error) {
         // The upload was aborted (or completed) while the bytes streamed in.
@@ -383,9 +395,10 @@ export class LocalStorageDriver implements StorageDriver {
 
   /**
    * Concatenates the listed parts into the object: exactly the part versions whose ETags the client
-   * holds, even if a part is replaced meanwhile (each part file is opened before its ETag is re-read, and
-   * a replacement writes its ETag before its bytes). Returns S3's multipart ETag format: MD5 of the
-   * concatenated binary part ETags, then `-<count>` (S3's own value when every part came with Content-MD5).
+   * holds, even if a part is replaced meanwhile (parts are replaced by rename, never written in place, and
+   * each part's ETag is read again from the very file its bytes are copied from). Returns S3's multipart
+   * ETag format: MD5 of the concatenated binary part ETags, then `-<count>` (S3's own value when every part
+   * came with Content-MD5).
    */
   async completeMultipart(
     key: string,
@@ -399,10 +412,12 @@ export class LocalStorageDriver implements StorageDriver {
       if (parts[i]!.partNumber <= parts[i - 1]!.partNumber)
         throw new LocalStorageError("InvalidPartOrder", "parts must be listed in ascending order");
     }
-    const stored = new Map((await this.listParts(key, uploadId)).map((p) => [p.partNumber, p]));
+    const stored = new Map((await this.storedParts(dir, uploadId)).map((p) => [p.partNumber, p]));
+    const chosen: Array<{ part: StoredPart; etag: string }> = [];
     for (const [index, wanted] of parts.entries()) {
       const part = stored.get(wanted.partNumber);
-      if (!part || part.etag !== normalizeEtag(wanted.etag)) {
+      const etag = normalizeEtag(wanted.etag);
+      if (!part || part.etag !== etag) {
         throw new LocalStorageError("InvalidPart", `part ${wanted.partNumber} is missing or its ETag does not match`);
       }
       if (index < parts.length - 1 && part.size < MIN_PART_BYTES) {
@@ -411,40 +426,32 @@ export class LocalStorageDriver implements StorageDriver {
           `part ${wanted.partNumber} is ${part.size} bytes; all but the last must be at least 5 MiB`,
         );
       }
+      chosen.push({ part, etag });
     }
 
-    const partEtags: Buffer[] = [];
     const tmp = await this.newTempPath();
-    const out = await open(tmp, "wx");
-    const buffer = Buffer.allocUnsafeSlow(1024 * 1024);
+    let out: FileHandle | undefined;
     let size = 0;
     try {
-      for (const { partNumber, etag } of parts) {
-        const path = join(dir, String(partNumber));
-        const source = await open(path, "r");
-        try {
-          // The opened file is one version for good (parts are replaced by rename, never written in place);
-          // its ETag is re-read after opening, so a replacement since listParts is caught here.
-          const current = (await readFile(`${path}.etag`, "utf8")).trim();
-          if (current !== normalizeEtag(etag)) throw new LocalStorageError("InvalidPart", `part ${partNumber} changed while completing`);
-          // Sequential read-then-write through one reused 1 MiB buffer: parts are local files, so this is
-          // disk-bound either way, and fresh chunks would only feed the garbage collector.
-          for (;;) {
-            const { bytesRead } = await source.read(buffer, 0, buffer.length, null);
-            if (bytesRead === 0) break;
-            let written = 0;
-            while (written < bytesRead) written += (await out.write(buffer, written, bytesRead - written)).bytesWritten;
-            size += bytesRead;
-          }
-          partEtags.push(Buffer.from(current, "hex"));
-        } finally {
-          await source.close();
-        }
+      const [first, ...rest] = chosen as [(typeof chosen)[number], ...typeof chosen];
+      if (first.part.legacy) {
+        out = await open(tmp, "wx");
+        size += await copyPart(first.part, first.etag, out, 0);
+      } else {
+        // The first part by fs.copyFile: copy_file_range, in the kernel (no bytes through this process). Its
+        // trailer, read back from the copy, proves which version was copied; then it is cut off.
+        await copyFile(first.part.path, tmp, constants.COPYFILE_EXCL);
+        out = await open(tmp, "r+");
+        const { size: copied } = await out.stat();
+        if ((await readTrailer(out, copied)) !== first.etag) throw partChanged(first.part.partNumber);
+        size = copied - PART_TRAILER_BYTES;
+        await out.truncate(size);
       }
+      for (const { part, etag } of rest) size += await copyPart(part, etag, out, size);
       await out.sync();
       await out.close();
     } catch (error) {
-      await out.close().catch(() => {});
+      await out?.close().catch(() => {});
       await unlink(tmp).catch(() => {});
       if (isMissing(error)) throw noSuchUpload(uploadId); // aborted meanwhile
       throw error;
@@ -458,8 +465,8 @@ export class LocalStorageDriver implements StorageDriver {
       throw error;
     }
     await rm(dir, { recursive: true, force: true });
-    const etag = `${createHash("md5").update(Buffer.concat(partEtags)).digest("hex")}-${parts.length}`;
-    return { etag, size };
+    const partEtags = Buffer.concat(chosen.map(({ etag }) => Buffer.from(etag, "hex")));
+    return { etag: `${createHash("md5").update(partEtags).digest("hex")}-${parts.length}`, size };
   }
 
   /**
@@ -528,15 +535,21 @@ export class LocalStorageDriver implements StorageDriver {
     }
   }
 
-  private async readPart(dir: string, partNumber: number): Promise<LocalUploadedPart | null> {
-    const path = join(dir, String(partNumber));
-    try {
-      const [etag, info] = await Promise.all([readFile(`${path}.etag`, "utf8"), stat(path)]);
-      return { partNumber, etag: etag.trim(), size: info.size, lastModified: info.mtime };
-    } catch (error) {
-      if (isMissing(error)) return null; // in flight or removed meanwhile
+  /** The upload's parts, by part number; a `.part` file wins over an earlier layout's part of the same number. */
+  private async storedParts(dir: string, uploadId: string): Promise<StoredPart[]> {
+    const names = await readdir(dir).catch((error: unknown) => {
+      if (isMissing(error)) throw noSuchUpload(uploadId);
       throw error;
-    }
+    });
+    const current = new Set(names.filter((name) => PART_FILE.test(name)));
+    const wanted = names.filter((name) => PART_FILE.test(name) || (LEGACY_PART_FILE.test(name) && !current.has(`${name}.part`)));
+    const parts: StoredPart[] = [];
+    // A few at a time: an upload has up to 10,000 parts, each read costs an open file.
+    await mapLimit(wanted, 16, async (name) => {
+      const part = await readPart(join(dir, name), PART_FILE.test(name));
+      if (part) parts.push(part);
+    });
+    return parts.sort((a, b) => a.partNumber - b.partNumber);
   }
 
   /**
@@ -548,22 +561,22 @@ export class LocalStorageDriver implements StorageDriver {
   private async receive(
     body: Readable,
     maxBytes: number,
-    options: ReceiveOptions,
-    commit: (tmp: string, etag: string) => Promise<void>,
+    options: ReceiveOptions & { trailer?: boolean },
+    commit: (tmp: string) => Promise<void>,
   ): Promise<ReceivedBody> {
     if (options.contentMd5 !== undefined && !/^[0-9a-f]{32}$/.test(options.contentMd5)) {
       throw new RangeError("contentMd5 must be 32 lowercase hex digits");
     }
     const etag = options.contentMd5 ?? randomHex(16);
     const tmp = await this.newTempPath();
-    const meter = new MeteredBody(maxBytes, options.contentMd5);
+    const meter = new MeteredBody(maxBytes, options.contentMd5, options.trailer ? Buffer.from(`airlock-part-etag ${etag}\n`) : undefined);
     // `flush` fsyncs before the stream closes, and pipeline settles only after that close: the bytes are
     // durable before anyone is told they are stored. (A FileHandle stream with autoClose off would let us
     // fsync ourselves, but it keeps a reference that makes handle.close() wait forever.)
     const file = createWriteStream(tmp, { flags: "wx", flush: true, highWaterMark: 1024 * 1024 });
     try {
       await pipeline(body, meter, file);
-      await commit(tmp, etag);
+      await commit(tmp);
       return { etag, size: meter.size };
     } catch (error) {
       // The stream may still be opening when the body fails: wait for its close, or the open could
@@ -638,7 +651,8 @@ export class LocalStorageDriver implements StorageDriver {
 /**
  * Counts the bytes passing through; errors with EntityTooLarge past the limit. With an expected MD5 it also
  * hashes them (on the event loop: only clients that send Content-MD5 pay for it) and errors with BadDigest
- * at the end when the digest differs, before the file is flushed and renamed anywhere.
+ * at the end when the digest differs, before the file is flushed and renamed anywhere. A trailer (a part's
+ * ETag) is appended after the last byte; `size` counts the body only.
  */
 class MeteredBody extends Transform {
   private readonly md5: Hash | undefined;
@@ -647,6 +661,7 @@ class MeteredBody extends Transform {
   constructor(
     private readonly maxBytes: number,
     private readonly expectedMd5: string | undefined,
+    private readonly trailer: Buffer | undefined,
   ) {
     super();
     this.md5 = expectedMd5 === undefined ? undefined : createHash("md5");
@@ -667,7 +682,7 @@ class MeteredBody extends Transform {
       callback(new LocalStorageError("BadDigest", "the body's MD5 differs from the Content-MD5 sent"));
       return;
     }
-    callback();
+    callback(null, this.trailer);
   }
 }
 
@@ -748,6 +763,114 @@ async function fsyncPath(path: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** A part as listed: its ETag from the trailer (or the earlier layout's sidecar), its size without the trailer. */
+async function readPart(path: string, withTrailer: boolean): Promise<StoredPart | null> {
+  const partNumber = Number.parseInt(basename(path), 10);
+  try {
+    if (!withTrailer) {
+      const [etag, info] = await Promise.all([readFile(`${path}.etag`, "utf8"), stat(path)]);
+      return { partNumber, etag: etag.trim(), size: info.size, lastModified: info.mtime, path, legacy: true };
+    }
+    const handle = await open(path, "r");
+    try {
+      const info = await handle.stat();
+      const etag = await readTrailer(handle, info.size);
+      // Only a damaged disk makes a part file without its trailer (it is renamed in whole, after fsync).
+      if (etag === null) return null;
+      return { partNumber, etag, size: info.size - PART_TRAILER_BYTES, lastModified: info.mtime, path, legacy: false };
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if (isMissing(error)) return null; // removed meanwhile (replaced, aborted, completed)
+    throw error;
+  }
+}
+
+/** The ETag in the trailer of a part file of `fileSize` bytes, or null when there is none. */
+async function readTrailer(handle: FileHandle, fileSize: number): Promise<string | null> {
+  if (fileSize < PART_TRAILER_BYTES) return null;
+  const buffer = Buffer.alloc(PART_TRAILER_BYTES);
+  const { bytesRead } = await handle.read(buffer, 0, PART_TRAILER_BYTES, fileSize - PART_TRAILER_BYTES);
+  return PART_TRAILER.exec(buffer.toString("latin1", 0, bytesRead))?.[1] ?? null;
+}
+
+/**
+ * Appends one part's bytes to `out` at `position`; returns how many. The part is opened first and its ETag
+ * read from that open file, which is one version for good: the bytes copied are the ones the ETag names.
+ * Two reused buffers, so the next read overlaps the current write (both run on libuv's pool).
+ */
+async function copyPart(part: StoredPart, etag: string, out: FileHandle, position: number): Promise<number> {
+  const source = await open(part.path, "r");
+  try {
+    const { size: fileSize } = await source.stat();
+    let length = fileSize;
+    if (part.legacy) {
+      if ((await readFile(`${part.path}.etag`, "utf8")).trim() !== etag) throw partChanged(part.partNumber);
+    } else {
+      if ((await readTrailer(source, fileSize)) !== etag) throw partChanged(part.partNumber);
+      length -= PART_TRAILER_BYTES;
+    }
+    const buffers = [
+      copyBuffers.pop() ?? Buffer.allocUnsafeSlow(COPY_BUFFER_BYTES),
+      copyBuffers.pop() ?? Buffer.allocUnsafeSlow(COPY_BUFFER_BYTES),
+    ] as const;
+    // Each pending read or write is awaited, or was already settled when the loop failed (then both
+    // buffers are dropped, not pooled: a read may still be filling one).
+    const settled = <T>(promise: Promise<T>) => {
+      promise.catch(() => {});
+      return promise;
+    };
+    let done = 0;
+    let turn = 0;
+    let writing: Promise<void> = Promise.resolve();
+    let reading = length > 0 ? settled(readFully(source, buffers[0], Math.min(length, COPY_BUFFER_BYTES), 0)) : undefined;
+    while (reading) {
+      const buffer = buffers[turn % 2]!;
+      const n = await reading;
+      await writing; // the other buffer is free again
+      const at = done;
+      done += n;
+      reading =
+        done < length ? settled(readFully(source, buffers[(turn + 1) % 2]!, Math.min(length - done, COPY_BUFFER_BYTES), done)) : undefined;
+      writing = settled(writeFully(out, buffer, n, position + at));
+      turn++;
+    }
+    await writing;
+    if (copyBuffers.length < 8) copyBuffers.push(...buffers);
+    return length;
+  } finally {
+    await source.close();
+  }
+}
+
+async function readFully(handle: FileHandle, buffer: Buffer, length: number, position: number): Promise<number> {
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
+    if (bytesRead === 0) throw new Error("part file ended early");
+    filled += bytesRead;
+  }
+  return filled;
+}
+
+async function writeFully(handle: FileHandle, buffer: Buffer, length: number, position: number): Promise<void> {
+  let written = 0;
+  while (written < length) written += (await handle.write(buffer, written, length - written, position + written)).bytesWritten;
+}
+
+function partChanged(partNumber: number): LocalStorageError {
+  return new LocalStorageError("InvalidPart", `part ${partNumber} changed while completing`);
+}
+
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 function randomHex(bytes: number): string {
