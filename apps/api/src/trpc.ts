@@ -1,3 +1,4 @@
+import { isRecordNotFound } from "@airlock/db";
 import { AppError, type AppErrorCode } from "@airlock/shared/errors";
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError, z } from "zod";
@@ -19,8 +20,7 @@ export function toTRPCError(error: unknown): TRPCError {
     return error;
   }
   if (error instanceof AppError) return new TRPCError({ code: error.trpcCode, message: error.userMessage, cause: error });
-  const code = (error as { code?: string } | null)?.code;
-  if (code === "P2025") return toTRPCError(new AppError("NOT_FOUND", "not found"));
+  if (isRecordNotFound(error)) return toTRPCError(new AppError("NOT_FOUND", "not found"));
   if (isDependencyUnavailable(error)) {
     return toTRPCError(new AppError("SERVICE_UNAVAILABLE", "a backing service is unavailable, retry shortly", { cause: error }));
   }

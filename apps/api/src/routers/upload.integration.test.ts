@@ -56,6 +56,26 @@ describe.each(storageDrivers)("[UPLOADS][$name] against real storage (files on d
     expect(await server.db.uploadEvent.count({ where: { assetId: init.assetId } })).toBe(2);
   });
 
+  it("five concurrent confirms of one upload: one transition, one event, one scan job; every answer is the confirmed upload", async () => {
+    const { key } = await seedUser();
+    const client = server.client(key);
+    const bytes = Buffer.from("confirm me once, please\n".repeat(40));
+    const init = await startUpload(client, bytes, { filename: "race.txt", mimeType: "text/plain" });
+    await sendBytes(client, bytes, init);
+    const answers = await Promise.allSettled(Array.from({ length: 5 }, () => client.upload.confirm.mutate({ assetId: init.assetId })));
+    // A confirm that finds the object already moved by another one may also fail retryably; none may fail otherwise.
+    const confirmed = answers.filter((a) => a.status === "fulfilled").map((a) => a.value);
+    expect(confirmed.length).toBeGreaterThanOrEqual(1);
+    for (const asset of confirmed) expect(asset).toMatchObject({ status: "UPLOADED", size: bytes.length, key: confirmed[0]?.key });
+    for (const a of answers) if (a.status === "rejected") expect(String(a.reason)).toMatch(/retry/i);
+    expect((await server.db.uploadEvent.findMany({ where: { assetId: init.assetId } })).map((e) => e.type).sort()).toEqual([
+      "CONFIRMED",
+      "INITIATED",
+    ]);
+    expect(await server.queues["asset-virus-scan"].getJob(init.assetId)).toBeTruthy();
+    expect(await server.storage.head(confirmed[0]?.key ?? "")).toMatchObject({ size: bytes.length });
+  });
+
   it("uploads a 50 MiB file in parts and the stored bytes equal the source", async () => {
     const { key } = await seedUser();
     const bytes = opaqueBytes(50 * MiB);

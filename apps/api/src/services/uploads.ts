@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { pipeline } from "node:stream/promises";
-import type { Asset, AssetStatus, Prisma, PrismaClient } from "@airlock/db";
+import { type Asset, type AssetStatus, orNullIfNotFound, type Prisma, type PrismaClient } from "@airlock/db";
 import { track } from "@airlock/shared/analytics";
 import type { Env } from "@airlock/shared/env";
 import { AppError, type AppErrorCode } from "@airlock/shared/errors";
@@ -228,29 +228,39 @@ export async function confirmUpload(deps: UploadDeps, user: AuthenticatedUser, a
   }
 
   // The durable transition comes first: if Redis is down right after, the reconciler still finds the
-  // asset in UPLOADED and queues its scan, so nothing stays unscanned.
-  const moved = await db.asset.updateMany({
-    where: { id: asset.id, status: "PENDING_UPLOAD" },
-    data: { status: "UPLOADED", size: BigInt(info.size), detectedMime: verdict.detectedMime, sha256, confirmedAt: new Date() },
+  // asset in UPLOADED and queues its scan, so nothing stays unscanned. One guarded UPDATE … RETURNING.
+  const confirmed = await orNullIfNotFound(
+    db.asset.update({
+      where: { id: asset.id, status: "PENDING_UPLOAD" },
+      data: {
+        status: "UPLOADED",
+        storageKey: asset.storageKey,
+        size: BigInt(info.size),
+        detectedMime: verdict.detectedMime,
+        sha256,
+        confirmedAt: new Date(),
+      },
+    }),
+  );
+  // A concurrent confirm of the same upload got there first: answer with what it made.
+  if (!confirmed) return toAssetView(await db.asset.findUniqueOrThrow({ where: { id: asset.id } }));
+  await track(deps, {
+    type: "CONFIRMED",
+    assetId: asset.id,
+    userId: asset.ownerId,
+    mime: verdict.detectedMime,
+    size: info.size,
   });
-  const current = await db.asset.findUniqueOrThrow({ where: { id: asset.id } });
-  if (moved.count === 1) {
-    await track(deps, {
-      type: "CONFIRMED",
-      assetId: asset.id,
-      userId: asset.ownerId,
-      mime: verdict.detectedMime,
-      size: info.size,
-    });
-    await enqueueScan(deps, asset.id);
-  }
-  return toAssetView(current);
+  await enqueueScan(deps, asset.id);
+  return toAssetView(confirmed);
 }
 
 /**
  * Moves a single-PUT object to its confirmed key before anything reads it, so every check and the
- * scan see bytes no outstanding PUT URL can replace. Repeatable: a confirm retried after the move
- * finds the object already there.
+ * scan see bytes no outstanding PUT URL can replace. The row learns the new key with the status
+ * change (UPLOADED or FAILED), in the same statement. Repeatable: a confirm retried after the move
+ * (a crash before that statement) finds the object already there; until then the row names the
+ * upload key (an upload abandoned in between leaves the sealed object to the orphan sweep).
  */
 async function sealSinglePut(deps: UploadDeps, asset: Asset): Promise<Asset> {
   if (asset.mode !== "SINGLE") return asset;
@@ -261,7 +271,6 @@ async function sealSinglePut(deps: UploadDeps, asset: Asset): Promise<Asset> {
   } catch (error) {
     throw new AppError("SERVICE_UNAVAILABLE", "storage is unavailable, retry the confirmation shortly", { cause: error });
   }
-  await deps.db.asset.updateMany({ where: { id: asset.id, status: "PENDING_UPLOAD" }, data: { storageKey: sealed } });
   return { ...asset, storageKey: sealed };
 }
 
@@ -285,7 +294,7 @@ async function hashObject(storage: StorageDriver, key: string): Promise<string> 
 async function failUpload(deps: UploadDeps, asset: Asset, code: AppErrorCode, failureCode: string, reason: string): Promise<never> {
   const moved = await deps.db.asset.updateMany({
     where: { id: asset.id, status: "PENDING_UPLOAD" },
-    data: { status: "FAILED", failureCode, failureReason: reason },
+    data: { status: "FAILED", failureCode, failureReason: reason, storageKey: asset.storageKey },
   });
   if (moved.count === 1) {
     await removeStoredObjects(deps, asset);

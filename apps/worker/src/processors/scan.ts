@@ -1,4 +1,4 @@
-import type { Asset, Prisma } from "@airlock/db";
+import { type Asset, orNullIfNotFound, type Prisma } from "@airlock/db";
 import { track } from "@airlock/shared/analytics";
 import { publishEvent } from "@airlock/shared/events";
 import { resumeOf, type ScanMeta, type ScanVerdict } from "@airlock/shared/scanner";
@@ -93,26 +93,28 @@ export const scanRegistration: Registration<"asset-virus-scan"> = {
   },
 };
 
-/** UPLOADED → SCANNING (guarded). A SCANNING asset is resumed (a crashed worker, a pending engine). */
+/**
+ * UPLOADED → SCANNING (guarded), one UPDATE … RETURNING. A SCANNING asset is resumed (a crashed worker,
+ * a pending engine) with one attempt more; any other state means the scan is over: null.
+ */
 async function claim(ctx: WorkerContext, assetId: string): Promise<Asset | null> {
-  const moved = await ctx.db.asset.updateMany({
-    where: { id: assetId, status: "UPLOADED" },
-    data: { status: "SCANNING", scanStartedAt: new Date(), scanAttempts: { increment: 1 } },
-  });
-  const asset = await ctx.db.asset.findUnique({ where: { id: assetId } });
-  if (asset?.status !== "SCANNING") return null;
-  if (moved.count === 1) {
-    await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, {
-      type: "asset.status",
-      assetId,
-      ownerId: asset.ownerId,
-      status: "SCANNING",
-      at: new Date().toISOString(),
-    });
-  } else {
-    await ctx.db.asset.updateMany({ where: { id: assetId, status: "SCANNING" }, data: { scanAttempts: { increment: 1 } } });
+  const claimed = await orNullIfNotFound(
+    ctx.db.asset.update({
+      where: { id: assetId, status: "UPLOADED" },
+      data: { status: "SCANNING", scanStartedAt: new Date(), scanAttempts: { increment: 1 } },
+    }),
+  );
+  if (!claimed) {
+    return orNullIfNotFound(ctx.db.asset.update({ where: { id: assetId, status: "SCANNING" }, data: { scanAttempts: { increment: 1 } } }));
   }
-  return asset;
+  await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, {
+    type: "asset.status",
+    assetId,
+    ownerId: claimed.ownerId,
+    status: "SCANNING",
+    at: new Date().toISOString(),
+  });
+  return claimed;
 }
 
 /**
