@@ -15,6 +15,10 @@
  * Latency: after the rounds, `--latency-files` files confirmed one at a time (each waits for the previous
  * CLEAN) for each c: confirm request sent → `scannedAt` written by the worker (same clock).
  * --profile DIR writes the API's and each worker's CPU profiles under DIR/api/ and DIR/worker-c<c>/.
+ * --compare-root DIR adds "pipeline ×c [compare-root]": the API and worker of another checkout (e.g. the commit
+ *   before an optimisation: `git worktree add DIR REV && (cd DIR && npm ci && npm run db:generate)`; its own
+ *   node_modules, or its workspace packages would resolve to this checkout's) in the same interleaved rounds,
+ *   on the same database and files, with a Redis prefix of its own. One worker process runs at a time.
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, open as openFile, rm, writeFile } from "node:fs/promises";
@@ -38,6 +42,7 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "1,2,4" },
     "latency-files": { type: "string", default: "20" },
     profile: { type: "string" },
+    "compare-root": { type: "string" },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -89,19 +94,30 @@ const work = join(tmpdir(), `airlock-bench-scan-${process.pid}`);
 const dataDir = join(work, "data");
 const rawDir = join(work, "raw");
 const prefix = `airlock-bench-scan-${randomBytes(4).toString("hex")}`;
+/** The checkouts under test: this one, and --compare-root's (same database and files, own Redis prefix). */
+interface Stack {
+  label: string;
+  root?: string;
+  prefix: string;
+  api?: ServerProcess;
+}
+const stacks: Stack[] = [
+  { label: "", prefix },
+  ...(values["compare-root"] ? [{ label: " [compare-root]", root: values["compare-root"], prefix: `${prefix}-compare` }] : []),
+];
 const secret = randomBytes(32).toString("hex");
 const database = await createTempDatabase(baseUrl, { label: "bench_scan" });
 const sql = new pg.Client({ connectionString: database.url });
 await sql.connect();
 const servers: ServerProcess[] = [];
-let worker: { server: ServerProcess; concurrency: number } | undefined;
+let worker: { server: ServerProcess; concurrency: number; stack: Stack } | undefined;
 
 async function cleanup() {
   for (const server of servers) await server.stop().catch(() => undefined);
   await worker?.server.stop().catch(() => undefined);
   await sql.end().catch(() => undefined);
   const redis = createRedis(redisUrl, { maxRetriesPerRequest: 2 });
-  await deleteKeysWithPrefix(redis, prefix).catch(() => undefined);
+  for (const stack of stacks) await deleteKeysWithPrefix(redis, stack.prefix).catch(() => undefined);
   redis.disconnect();
   await database.drop().catch((error: unknown) => log(`drop: ${String(error)}`));
   await rm(work, { recursive: true, force: true });
@@ -114,7 +130,6 @@ const commonEnv = {
   HOST: "127.0.0.1",
   DATABASE_URL: database.url,
   REDIS_URL: redisUrl,
-  REDIS_PREFIX: prefix,
   STORAGE_DRIVER: "local",
   DATA_DIR: dataDir,
   STORAGE_SIGNING_SECRET: secret,
@@ -126,17 +141,23 @@ const commonEnv = {
   UV_THREADPOOL_SIZE: "16",
 };
 
-/** The worker with SCAN_CONCURRENCY=c, restarting it if another is running (not timed: called in setup). */
-async function ensureWorker(concurrency: number): Promise<void> {
-  if (worker?.concurrency === concurrency) return;
+/**
+ * The stack's worker with SCAN_CONCURRENCY=c, stopping any other first (not timed: called in setup). One
+ * worker at a time: the stacks share the database, and an idle worker's reconciler must not take the
+ * other stack's assets.
+ */
+async function ensureWorker(stack: Stack, concurrency: number): Promise<void> {
+  if (worker?.concurrency === concurrency && worker.stack === stack) return;
   await worker?.server.stop();
   const port = await freePort();
-  const server = await startServerProcess([...profileArgs(`worker-c${concurrency}`), "--import", "tsx", "apps/worker/src/main.ts"], {
+  const name = `worker-c${concurrency}${stack.root ? "-compare" : ""}`;
+  const server = await startServerProcess([...profileArgs(name), "--import", "tsx", "apps/worker/src/main.ts"], {
     port,
     readyPath: "/healthz",
-    env: { ...commonEnv, SCAN_CONCURRENCY: String(concurrency), WORKER_METRICS_PORT: String(port) },
+    cwd: stack.root,
+    env: { ...commonEnv, REDIS_PREFIX: stack.prefix, SCAN_CONCURRENCY: String(concurrency), WORKER_METRICS_PORT: String(port) },
   });
-  worker = { server, concurrency };
+  worker = { server, concurrency, stack };
 }
 
 function payload(): Buffer {
@@ -151,13 +172,17 @@ try {
   const user = await createUser(db, { email: "bench@airlock.local", role: "USER" });
   const { key } = await createApiKey(db, user.id, "bench");
   await db.$disconnect();
-  const apiPort = await freePort();
-  const api = await startServerProcess([...profileArgs("api"), "--import", "tsx", "apps/api/src/main.ts"], {
-    port: apiPort,
-    readyPath: "/healthz",
-    env: { ...commonEnv, PORT: String(apiPort), PUBLIC_URL: `http://127.0.0.1:${apiPort}` },
-  });
-  servers.push(api);
+  for (const stack of stacks) {
+    const apiPort = await freePort();
+    stack.api = await startServerProcess([...profileArgs(stack.root ? "api-compare" : "api"), "--import", "tsx", "apps/api/src/main.ts"], {
+      port: apiPort,
+      readyPath: "/healthz",
+      cwd: stack.root,
+      env: { ...commonEnv, REDIS_PREFIX: stack.prefix, PORT: String(apiPort), PUBLIC_URL: `http://127.0.0.1:${apiPort}` },
+    });
+    servers.push(stack.api);
+  }
+  const apiOf = (stack: Stack) => stack.api as ServerProcess;
 
   /** `count` pending single-PUT assets whose unique object is stored; returns their ids. */
   async function prepareAssets(count: number): Promise<string[]> {
@@ -179,8 +204,8 @@ try {
     return rows.map((r) => r.id);
   }
 
-  async function confirm(assetId: string): Promise<void> {
-    const res = await fetch(`${api.url}/trpc/upload.confirm`, {
+  async function confirm(stack: Stack, assetId: string): Promise<void> {
+    const res = await fetch(`${apiOf(stack).url}/trpc/upload.confirm`, {
       method: "POST",
       headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
       body: JSON.stringify({ assetId }),
@@ -202,10 +227,9 @@ try {
     }
   }
 
-  const apiPid = api.child.pid ?? 0;
   const workerPid = () => worker?.server.child.pid ?? 0;
-  /** CPU ms per file of the API and the worker process (all threads), per timed pipeline run. */
-  const cpuPerFile = new Map<number, { api: number[]; worker: number[] }>();
+  /** CPU ms per file of the API and the worker process (all threads), per timed pipeline run, by variant. */
+  const cpuPerFile = new Map<string, { api: number[]; worker: number[] }>();
   let assets: string[] = [];
   let rawFiles: string[] = [];
   const variants: Variant[] = [];
@@ -230,29 +254,33 @@ try {
         return FILES;
       },
     });
-    variants.push({
-      name: `pipeline ×${c}`,
-      setup: async () => {
-        await ensureWorker(c);
-        assets = await prepareAssets(FILES);
-      },
-      run: async () => {
-        const started = performance.now();
-        const before = { api: processCpuMs(apiPid), worker: processCpuMs(workerPid()) };
-        await mapLimit(assets, 8, confirm);
-        log(`  pipeline ×${c}: every confirm answered after ${Math.round(performance.now() - started)} ms`);
-        await waitClean(FILES);
-        const cpu = cpuPerFile.get(c) ?? { api: [], worker: [] };
-        cpu.api.push((processCpuMs(apiPid) - before.api) / FILES);
-        cpu.worker.push((processCpuMs(workerPid()) - before.worker) / FILES);
-        cpuPerFile.set(c, cpu);
-        return FILES;
-      },
-    });
+    for (const stack of stacks) {
+      const name = `pipeline ×${c}${stack.label}`;
+      variants.push({
+        name,
+        setup: async () => {
+          await ensureWorker(stack, c);
+          assets = await prepareAssets(FILES);
+        },
+        run: async () => {
+          const started = performance.now();
+          const apiPid = apiOf(stack).child.pid ?? 0;
+          const before = { api: processCpuMs(apiPid), worker: processCpuMs(workerPid()) };
+          await mapLimit(assets, 8, (id) => confirm(stack, id));
+          log(`  ${name}: every confirm answered after ${Math.round(performance.now() - started)} ms`);
+          await waitClean(FILES);
+          const cpu = cpuPerFile.get(name) ?? { api: [], worker: [] };
+          cpu.api.push((processCpuMs(apiPid) - before.api) / FILES);
+          cpu.worker.push((processCpuMs(workerPid()) - before.worker) / FILES);
+          cpuPerFile.set(name, cpu);
+          return FILES;
+        },
+      });
+    }
   }
 
   // Warm-up (not timed): clamd's first scans, the worker's and API's first requests; checks CLEAN is reached.
-  for (const variant of variants.slice(0, 2)) {
+  for (const variant of variants.slice(0, 1 + stacks.length)) {
     await variant.setup?.();
     await variant.run();
   }
@@ -261,33 +289,34 @@ try {
 
   // Latency, one file at a time (no queueing).
   const latencyRows: string[] = [];
-  for (const c of LEVELS) {
-    await ensureWorker(c);
-    const ids = await prepareAssets(LATENCY_FILES);
-    const latencies: number[] = [];
-    for (const id of ids) {
-      const sent = Date.now();
-      await confirm(id);
-      for (;;) {
-        const { rows } = await sql.query<{ status: string; scannedAt: Date | null }>(
-          `SELECT status, "scannedAt" FROM "Asset" WHERE id = $1`,
-          [id],
-        );
-        const row = rows[0];
-        if (row?.status === "CLEAN" && row.scannedAt) {
-          latencies.push(row.scannedAt.getTime() - sent);
-          break;
+  for (const c of LEVELS)
+    for (const stack of stacks) {
+      await ensureWorker(stack, c);
+      const ids = await prepareAssets(LATENCY_FILES);
+      const latencies: number[] = [];
+      for (const id of ids) {
+        const sent = Date.now();
+        await confirm(stack, id);
+        for (;;) {
+          const { rows } = await sql.query<{ status: string; scannedAt: Date | null }>(
+            `SELECT status, "scannedAt" FROM "Asset" WHERE id = $1`,
+            [id],
+          );
+          const row = rows[0];
+          if (row?.status === "CLEAN" && row.scannedAt) {
+            latencies.push(row.scannedAt.getTime() - sent);
+            break;
+          }
+          if (row?.status === "FAILED" || row?.status === "QUARANTINED") throw new Error(`asset ${id} is ${row.status}`);
+          await new Promise((resolve) => setTimeout(resolve, 5));
         }
-        if (row?.status === "FAILED" || row?.status === "QUARANTINED") throw new Error(`asset ${id} is ${row.status}`);
-        await new Promise((resolve) => setTimeout(resolve, 5));
       }
+      const sorted = [...latencies].sort((a, b) => a - b);
+      const p95 = sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)] as number;
+      latencyRows.push(
+        `| SCAN_CONCURRENCY=${c}${stack.label} | ${LATENCY_FILES} | ${median(latencies).toFixed(0)} | ${p95.toFixed(0)} | ${sorted.at(-1)} |`,
+      );
     }
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const p95 = sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)] as number;
-    latencyRows.push(
-      `| SCAN_CONCURRENCY=${c} | ${LATENCY_FILES} | ${median(latencies).toFixed(0)} | ${p95.toFixed(0)} | ${sorted.at(-1)} |`,
-    );
-  }
 
   const mb = (FILES * SIZE) / 1e6;
   console.log(
@@ -298,17 +327,16 @@ try {
   );
   console.log(`\nMB/s = files/s × ${(SIZE / 1e6).toFixed(3)}.\n`);
   // CPU per file is steadier than wall time on a shared 2-core machine: what the product itself spends.
-  console.log("| pipeline, CPU ms per file (median of runs) | API | worker | API + worker |\n|---|---|---|---|");
-  for (const c of LEVELS) {
-    const cpu = cpuPerFile.get(c) ?? { api: [], worker: [] };
+  console.log("| CPU ms per file (median of runs) | API | worker | API + worker |\n|---|---|---|---|");
+  for (const [name, cpu] of cpuPerFile) {
     const [a, w] = [median(cpu.api), median(cpu.worker)];
-    console.log(`| SCAN_CONCURRENCY=${c} | ${a.toFixed(2)} | ${w.toFixed(2)} | ${(a + w).toFixed(2)} |`);
+    console.log(`| ${name} | ${a.toFixed(2)} | ${w.toFixed(2)} | ${(a + w).toFixed(2)} |`);
   }
   console.log("");
   console.log("| confirm → CLEAN, one file at a time | files | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|");
   console.log(latencyRows.join("\n"));
   console.log(
-    `\nReproduce: npx tsx bench/scan.ts --rounds ${ROUNDS} --files ${FILES} --size-kib ${SIZE / 1024} --concurrency ${values.concurrency} --latency-files ${LATENCY_FILES}`,
+    `\nReproduce: npx tsx bench/scan.ts --rounds ${ROUNDS} --files ${FILES} --size-kib ${SIZE / 1024} --concurrency ${values.concurrency} --latency-files ${LATENCY_FILES}${values["compare-root"] ? " --compare-root DIR" : ""}`,
   );
 } finally {
   await cleanup();
