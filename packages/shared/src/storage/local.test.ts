@@ -49,6 +49,32 @@ describe("LocalStorageDriver", () => {
     expect(await readdir(join(dataDir, "tmp"))).toEqual([]);
   });
 
+  it("makes tmp/ and multipart/ again when they were removed under it", async () => {
+    await driver.write("uploads/u/a/1", Buffer.from("1"), "text/plain");
+    await rm(join(dataDir, "tmp"), { recursive: true });
+    await driver.write("uploads/u/a/2", Buffer.from("2"), "text/plain");
+    expect(await driver.head("uploads/u/a/2")).toMatchObject({ size: 1 });
+    await rm(join(dataDir, "multipart"), { recursive: true, force: true });
+    const uploadId = await driver.createMultipart("uploads/u/a/3", "text/plain");
+    const part = await driver.uploadPartStream("uploads/u/a/3", uploadId, 1, Readable.from([Buffer.from("3")]), 1);
+    await rm(join(dataDir, "tmp"), { recursive: true });
+    // Several requests at once find tmp/ gone (each makes it again, none fails for the others' doing).
+    const more = await Promise.all(
+      [2, 3, 4, 5].map((n) => driver.uploadPartStream("uploads/u/a/3", uploadId, n, Readable.from([Buffer.from("x")]), 1)),
+    );
+    expect(more.map((p) => p.size)).toEqual([1, 1, 1, 1]);
+    await rm(join(dataDir, "tmp"), { recursive: true });
+    await driver.completeMultipart("uploads/u/a/3", uploadId, [{ partNumber: 1, etag: part.etag }]);
+    expect((await readAll(await driver.read("uploads/u/a/3"))).toString()).toBe("3");
+  });
+
+  it("a refused upload leaves no folder it made for the object", async () => {
+    await expect(driver.putObjectStream("uploads/u/new-asset/x.bin", Readable.from([Buffer.alloc(10)]), 5)).rejects.toMatchObject({
+      code: "EntityTooLarge",
+    });
+    expect(await readdir(join(dataDir, "objects"))).toEqual([]);
+  });
+
   it("read of a missing object fails with NoSuchKey", async () => {
     await expect(driver.read("uploads/u/a/missing")).rejects.toMatchObject({ code: "NoSuchKey" });
     await expect(driver.readRange("uploads/u/a/missing", 0, 1)).rejects.toBeInstanceOf(LocalStorageError);

@@ -1,10 +1,11 @@
 import { createHash, type Hash, randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { constants, createWriteStream, type Dirent } from "node:fs";
+import { constants, createWriteStream, type Dirent, open as openCallback } from "node:fs";
 import { copyFile, type FileHandle, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { promisify } from "node:util";
 import {
   assertSignableKey,
   type MultipartUploadInfo,
@@ -138,6 +139,7 @@ export class LocalStorageDriver implements StorageDriver {
   private readonly objectsDir: string;
   private readonly multipartDir: string;
   private readonly tmpDir: string;
+  private tmpDirReady = false;
 
   constructor(options: LocalStorageOptions) {
     this.dataDir = resolve(options.dataDir);
@@ -253,11 +255,13 @@ export class LocalStorageDriver implements StorageDriver {
       if (isMissing(error)) throw new LocalStorageError("NoSuchKey", `cannot move ${from}: no such object`);
       throw error;
     });
-    await this.placeFile(source, target, async () => {
-      // Another filesystem mounted under objects/: copy, make it durable, then drop the source.
-      await copyFile(source, target, constants.COPYFILE_EXCL);
-      await fsyncPath(target);
-      await unlink(source);
+    await this.placeFile(source, target, {
+      crossDevice: async () => {
+        // Another filesystem mounted under objects/: copy, make it durable, then drop the source.
+        await copyFile(source, target, constants.COPYFILE_EXCL);
+        await fsyncPath(target);
+        await unlink(source);
+      },
     });
     const after = await stat(target);
     if (after.size !== before.size) throw new Error(`move of ${from} to ${to} produced ${after.size} bytes, expected ${before.size}`);
@@ -335,6 +339,7 @@ export class LocalStorageDriver implements StorageDriver {
 
   async health(): Promise<void> {
     for (const dir of [this.objectsDir, this.multipartDir, this.tmpDir]) await mkdir(dir, { recursive: true, mode: 0o700 });
+    this.tmpDirReady = true;
     const probe = join(this.tmpDir, `health-${randomHex(8)}`);
     const handle = await open(probe, "wx");
     try {
@@ -351,9 +356,14 @@ export class LocalStorageDriver implements StorageDriver {
   /** Streams a whole object into place; refuses more than `maxBytes`. */
   async putObjectStream(key: string, body: Readable, maxBytes: number, options: ReceiveOptions = {}): Promise<ReceivedBody> {
     const target = this.objectPath(key);
-    return this.receive(body, maxBytes, options, async (tmp) => {
-      await this.placeFile(tmp, target);
-    });
+    // The object's folder is usually new (one per asset): made while the bytes arrive, not after them.
+    const folder = settled(this.makeFolder(dirname(target)));
+    try {
+      return await this.receive(body, maxBytes, options, (tmp) => this.placeFile(tmp, target, { folder }));
+    } catch (error) {
+      if ((await folder.catch(() => [])).length > 0) await this.pruneEmptyDirs(dirname(target), this.objectsDir);
+      throw error;
+    }
   }
 
   /** Starts a multipart upload of `key`; returns its id (32 random hex digits). */
@@ -361,11 +371,26 @@ export class LocalStorageDriver implements StorageDriver {
     this.objectPath(key); // validates the key now, not at completion
     const uploadId = randomHex(16);
     const dir = join(this.multipartDir, uploadId);
-    await mkdir(this.multipartDir, { recursive: true, mode: 0o700 });
-    await mkdir(dir, { mode: 0o700 }); // not recursive: an existing dir (a 2^-128 collision) must fail
+    const changed = [this.multipartDir];
+    try {
+      await mkdir(dir, { mode: 0o700 }); // not recursive: an existing dir (a 2^-128 collision) must fail
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      changed.push(...(await this.makeFolder(this.multipartDir))); // first use
+      await mkdir(dir, { mode: 0o700 });
+    }
     const meta: MultipartMeta = { key, contentType, createdAt: new Date().toISOString() };
-    await this.writeSmallFile(join(dir, "meta"), JSON.stringify(meta));
-    await fsyncPath(this.multipartDir);
+    // Written in place, not renamed in: nobody can name the upload before we answer, and a meta torn by a
+    // crash reads as no upload at all (readMeta).
+    const handle = await open(join(dir, "meta"), "wx");
+    try {
+      await handle.writeFile(JSON.stringify(meta));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    // The meta's entry in the upload's folder, and the folder's in multipart/, are durable before the answer.
+    await Promise.all([dir, ...changed].map(fsyncPath));
     return uploadId;
   }
 
@@ -429,18 +454,20 @@ export class LocalStorageDriver implements StorageDriver {
       chosen.push({ part, etag });
     }
 
-    const tmp = await this.newTempPath();
+    // The object's folder is made while the parts are copied.
+    const folder = settled(this.makeFolder(dirname(target)));
+    const tmp = this.tempPath();
     let out: FileHandle | undefined;
     let size = 0;
     try {
       const [first, ...rest] = chosen as [(typeof chosen)[number], ...typeof chosen];
       if (first.part.legacy) {
-        out = await open(tmp, "wx");
+        out = await this.inTemp(() => open(tmp, "wx"));
         size += await copyPart(first.part, first.etag, out, 0);
       } else {
         // The first part by fs.copyFile: copy_file_range, in the kernel (no bytes through this process). Its
         // trailer, read back from the copy, proves which version was copied; then it is cut off.
-        await copyFile(first.part.path, tmp, constants.COPYFILE_EXCL);
+        await this.inTemp(() => copyFile(first.part.path, tmp, constants.COPYFILE_EXCL));
         out = await open(tmp, "r+");
         const { size: copied } = await out.stat();
         if ((await readTrailer(out, copied)) !== first.etag) throw partChanged(first.part.partNumber);
@@ -453,15 +480,17 @@ export class LocalStorageDriver implements StorageDriver {
     } catch (error) {
       await out?.close().catch(() => {});
       await unlink(tmp).catch(() => {});
+      if ((await folder.catch(() => [])).length > 0) await this.pruneEmptyDirs(dirname(target), this.objectsDir);
       if (isMissing(error)) throw noSuchUpload(uploadId); // aborted meanwhile
       throw error;
     }
     try {
       // Re-check: an abort during the copy must win over a completion that would resurrect the object.
       await this.requireUpload(key, uploadId);
-      await this.placeFile(tmp, target);
+      await this.placeFile(tmp, target, { folder });
     } catch (error) {
       await unlink(tmp).catch(() => {});
+      if ((await folder.catch(() => [])).length > 0) await this.pruneEmptyDirs(dirname(target), this.objectsDir);
       throw error;
     }
     await rm(dir, { recursive: true, force: true });
@@ -568,19 +597,18 @@ export class LocalStorageDriver implements StorageDriver {
       throw new RangeError("contentMd5 must be 32 lowercase hex digits");
     }
     const etag = options.contentMd5 ?? randomHex(16);
-    const tmp = await this.newTempPath();
+    const tmp = this.tempPath();
+    const fd = await this.inTemp(() => openFd(tmp, "wx"));
     const meter = new MeteredBody(maxBytes, options.contentMd5, options.trailer ? Buffer.from(`airlock-part-etag ${etag}\n`) : undefined);
-    // `flush` fsyncs before the stream closes, and pipeline settles only after that close: the bytes are
-    // durable before anyone is told they are stored. (A FileHandle stream with autoClose off would let us
-    // fsync ourselves, but it keeps a reference that makes handle.close() wait forever.)
-    const file = createWriteStream(tmp, { flags: "wx", flush: true, highWaterMark: 1024 * 1024 });
+    // `flush` fsyncs before the stream closes (it owns the descriptor), and pipeline settles only after that
+    // close: the bytes are durable before anyone is told they are stored. (A FileHandle stream with autoClose
+    // off would let us fsync ourselves, but it keeps a reference that makes handle.close() wait forever.)
+    const file = createWriteStream(tmp, { fd, flush: true, highWaterMark: 1024 * 1024 });
     try {
       await pipeline(body, meter, file);
       await commit(tmp);
       return { etag, size: meter.size };
     } catch (error) {
-      // The stream may still be opening when the body fails: wait for its close, or the open could
-      // create the file after our unlink.
       if (!file.closed) await once(file, "close").catch(() => {});
       await unlink(tmp).catch(() => {});
       throw error;
@@ -588,27 +616,51 @@ export class LocalStorageDriver implements StorageDriver {
   }
 
   /**
-   * Renames a complete file to `target`, creating parent directories. A concurrent delete may prune a
-   * parent between our mkdir and rename, hence the retry. The parent is fsynced so the rename is durable.
+   * Renames a complete file to `target`, in its folder made by `folder` (or now). A concurrent delete may
+   * prune that folder between mkdir and rename, hence the retry. Then the folder is fsynced, so the rename
+   * is durable, and so is the parent of every folder made for it, so their entries are: never a folder
+   * that already existed and gained nothing else.
    */
-  private async placeFile(source: string, target: string, crossDevice?: () => Promise<void>): Promise<void> {
+  private async placeFile(
+    source: string,
+    target: string,
+    options: { folder?: Promise<string[]>; crossDevice?: () => Promise<void> } = {},
+  ): Promise<void> {
     const parent = dirname(target);
+    const changed = new Set(await (options.folder ?? this.makeFolder(parent)));
     for (let attempt = 0; ; attempt++) {
-      await mkdir(parent, { recursive: true, mode: 0o700 });
       try {
         await rename(source, target);
         break;
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        if (code === "EXDEV" && crossDevice) {
-          await crossDevice();
+        if (code === "EXDEV" && options.crossDevice) {
+          await options.crossDevice();
           break;
         }
-        if (code === "ENOENT" && attempt < 3 && (await exists(source))) continue;
+        if (code === "ENOENT" && attempt < 3 && (await exists(source))) {
+          for (const dir of await this.makeFolder(parent)) changed.add(dir);
+          continue;
+        }
         throw error;
       }
     }
-    await fsyncPath(parent);
+    changed.add(parent);
+    await Promise.all([...changed].map(fsyncPath));
+  }
+
+  /**
+   * Makes `dir` and its missing parents. Returns the folders whose entries this changed (the parent of
+   * each folder made), which the caller fsyncs once something durable is inside; [] when `dir` existed.
+   */
+  private async makeFolder(dir: string): Promise<string[]> {
+    const first = await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (first === undefined) return [];
+    const changed: string[] = [];
+    for (let made = dir; ; made = dirname(made)) {
+      changed.push(dirname(made));
+      if (made === first || made === dirname(made)) return changed;
+    }
   }
 
   /** Removes now-empty directories from `dir` up to (not including) `root`; stops at the first non-empty one. */
@@ -624,26 +676,26 @@ export class LocalStorageDriver implements StorageDriver {
     }
   }
 
-  private async newTempPath(): Promise<string> {
-    await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
+  private tempPath(): string {
     return join(this.tmpDir, `${Date.now()}-${randomHex(8)}`);
   }
 
-  /** Small files (meta, ETag sidecars) are written whole to a temp file and renamed, so readers never see half. */
-  private async writeSmallFile(path: string, content: string): Promise<void> {
-    const tmp = await this.newTempPath();
+  /**
+   * Runs `create`, which makes a file in tmp/. tmp/ is made on first use only, not before every upload; if
+   * `create` fails with ENOENT, tmp/ may have been removed since: it is made again (a no-op when it exists)
+   * and `create` runs once more, whose error (say, a missing source) is then final.
+   */
+  private async inTemp<T>(create: () => Promise<T>): Promise<T> {
+    if (!this.tmpDirReady) {
+      await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
+      this.tmpDirReady = true;
+    }
     try {
-      const handle = await open(tmp, "wx");
-      try {
-        await handle.writeFile(content);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(tmp, path);
+      return await create();
     } catch (error) {
-      await unlink(tmp).catch(() => {});
-      throw error;
+      if (!isMissing(error)) throw error;
+      await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
+      return create();
     }
   }
 }
@@ -817,12 +869,8 @@ async function copyPart(part: StoredPart, etag: string, out: FileHandle, positio
       copyBuffers.pop() ?? Buffer.allocUnsafeSlow(COPY_BUFFER_BYTES),
       copyBuffers.pop() ?? Buffer.allocUnsafeSlow(COPY_BUFFER_BYTES),
     ] as const;
-    // Each pending read or write is awaited, or was already settled when the loop failed (then both
-    // buffers are dropped, not pooled: a read may still be filling one).
-    const settled = <T>(promise: Promise<T>) => {
-      promise.catch(() => {});
-      return promise;
-    };
+    // Each pending read or write is awaited, or settled unobserved when the loop fails (then both buffers
+    // are dropped, not pooled: a read may still be filling one).
     let done = 0;
     let turn = 0;
     let writing: Promise<void> = Promise.resolve();
@@ -872,6 +920,14 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => 
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
+
+/** The promise, with rejections handled until someone awaits it (it may be awaited only later, or never). */
+function settled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
+const openFd = promisify(openCallback);
 
 function randomHex(bytes: number): string {
   return randomBytes(bytes).toString("hex");
