@@ -289,7 +289,7 @@ try {
 
   // Latency, one file at a time (no queueing).
   const latencyRows: string[] = [];
-  for (const c of LEVELS)
+  for (const c of LATENCY_FILES > 0 ? LEVELS : [])
     for (const stack of stacks) {
       await ensureWorker(stack, c);
       const ids = await prepareAssets(LATENCY_FILES);
@@ -332,9 +332,10 @@ try {
     const [a, w] = [median(cpu.api), median(cpu.worker)];
     console.log(`| ${name} | ${a.toFixed(2)} | ${w.toFixed(2)} | ${(a + w).toFixed(2)} |`);
   }
-  console.log("");
-  console.log("| confirm → CLEAN, one file at a time | files | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|");
-  console.log(latencyRows.join("\n"));
+  if (latencyRows.length) {
+    console.log("\n| confirm → CLEAN, one file at a time | files | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|");
+    console.log(latencyRows.join("\n"));
+  }
   console.log(
     `\nReproduce: npx tsx bench/scan.ts --rounds ${ROUNDS} --files ${FILES} --size-kib ${SIZE / 1024} --concurrency ${values.concurrency} --latency-files ${LATENCY_FILES}${values["compare-root"] ? " --compare-root DIR" : ""}`,
   );

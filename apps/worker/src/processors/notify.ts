@@ -1,4 +1,3 @@
-import type { Prisma } from "@airlock/db";
 import { publishEvent } from "@airlock/shared/events";
 import { renderMail, sendMail } from "@airlock/shared/mail";
 import { fanOutWebhook } from "@airlock/shared/webhooks";
@@ -74,10 +73,12 @@ export const notifyRegistration: Registration<"notifications"> = {
     }
     if (audience.inApp && !progress.inApp && recipients.size) {
       const occurrence = String(job.id);
-      await ctx.db.notification.createMany({
-        data: [...recipients.keys()].map((userId) => ({ userId, type: event, occurrence, payload: data as Prisma.InputJsonValue })),
-        skipDuplicates: true,
-      });
+      // Raw SQL, not createMany: Prisma 7 compiles every createMany afresh (~4 ms of CPU per job here).
+      await ctx.db.$executeRaw`
+        INSERT INTO "Notification" ("id", "userId", "type", "occurrence", "payload")
+        SELECT gen_random_uuid(), r."userId", ${event}, ${occurrence}, ${JSON.stringify(data)}::jsonb
+        FROM unnest(${[...recipients.keys()]}::uuid[]) AS r("userId")
+        ON CONFLICT ("userId", "occurrence") DO NOTHING`;
       progress.inApp = true;
       await save();
       // Tell the recipients' open tabs (the bell); a lost event only delays the bell to its next poll.

@@ -138,11 +138,12 @@ export async function fanOutWebhook(
     select: { id: true },
   });
   if (endpoints.length === 0) return [];
-  const payload = webhookBody(event, data) as Prisma.InputJsonValue;
-  await deps.db.webhookDelivery.createMany({
-    data: endpoints.map((endpoint) => ({ endpointId: endpoint.id, event, occurrence, payload })),
-    skipDuplicates: true,
-  });
+  // Raw SQL, not createMany: Prisma 7 compiles every createMany afresh (~4 ms of CPU per event here).
+  await deps.db.$executeRaw`
+    INSERT INTO "WebhookDelivery" ("id", "endpointId", "event", "occurrence", "payload")
+    SELECT gen_random_uuid(), e."endpointId", ${event}, ${occurrence}, ${JSON.stringify(webhookBody(event, data))}::jsonb
+    FROM unnest(${endpoints.map((endpoint) => endpoint.id)}::uuid[]) AS e("endpointId")
+    ON CONFLICT ("endpointId", "occurrence") DO NOTHING`;
   const deliveries = await deps.db.webhookDelivery.findMany({
     where: { occurrence, endpointId: { in: endpoints.map((endpoint) => endpoint.id) } },
     select: { id: true, attempt: true, status: true },
