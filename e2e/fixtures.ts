@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type APIRequestContext, test as base, expect, type Page, type TestInfo } from "@playwright/test";
+import { type APIRequestContext, type APIResponse, test as base, expect, type Page, type TestInfo } from "@playwright/test";
 import { runCleanups } from "./harness/cleanup.ts";
 import { ARTIFACTS_DIR } from "./harness/paths.ts";
 import { readStack, type StackInfo } from "./harness/stack.ts";
@@ -92,6 +92,17 @@ export async function callApi<T>(request: APIRequestContext, key: string, proced
     headers: { Authorization: `Bearer ${key}` },
     data: input ?? {},
   });
+  return answerOf<T>(procedure, response);
+}
+
+/** The same for a query procedure (tRPC answers queries on GET only, the input in `?input=`). */
+export async function queryApi<T>(request: APIRequestContext, key: string, procedure: string, input?: unknown): Promise<T> {
+  const query = input === undefined ? "" : `?input=${encodeURIComponent(JSON.stringify(input))}`;
+  const response = await request.get(`/trpc/${procedure}${query}`, { headers: { Authorization: `Bearer ${key}` } });
+  return answerOf<T>(procedure, response);
+}
+
+async function answerOf<T>(procedure: string, response: APIResponse): Promise<T> {
   const body = (await response.json()) as { result?: { data: T }; error?: { message: string } };
   if (!response.ok() || !body.result) throw new Error(`${procedure} answered ${response.status()}: ${body.error?.message ?? "?"}`);
   return body.result.data;

@@ -1,4 +1,4 @@
-import { callApi, expect, test } from "../fixtures.ts";
+import { callApi, expect, queryApi, test } from "../fixtures.ts";
 import { uploadThroughApi } from "../harness/api-uploads.ts";
 import { useKey } from "../harness/session.ts";
 
@@ -38,4 +38,32 @@ test("[NOTIFICATIONS][BELL]: a user's bell counts the notification of a scanned 
   await page.keyboard.press("Escape");
   await expect(panel).toBeHidden();
   await expect(bell).toBeFocused();
+});
+
+test("[NOTIFICATIONS][MAIL-PREFERENCE]: a user turns upload mail off and on in the bell's panel, and the choice is kept", async ({
+  page,
+  request,
+  stack,
+}) => {
+  await callApi(request, stack.user.key, "notifications.updatePreferences", { emailOptOut: false });
+  await useKey(page, stack.user.key);
+  await page.goto("/uploads");
+  await page.getByRole("button", { name: /^Notifications/ }).click();
+  const panel = page.getByRole("region", { name: "Notifications" });
+  const mail = panel.getByRole("checkbox", { name: "Email me when my uploads are scanned" });
+  await expect(mail).toBeChecked();
+  await expect(panel).toContainText("Virus and alert mail is always sent.");
+
+  await mail.uncheck();
+  await expect
+    .poll(async () => (await queryApi<{ emailOptOut: boolean }>(request, stack.user.key, "notifications.preferences")).emailOptOut)
+    .toBe(true);
+  await page.reload();
+  await page.getByRole("button", { name: /^Notifications/ }).click();
+  await expect(mail).not.toBeChecked();
+
+  await mail.check();
+  await expect
+    .poll(async () => (await queryApi<{ emailOptOut: boolean }>(request, stack.user.key, "notifications.preferences")).emailOptOut)
+    .toBe(false);
 });

@@ -28,6 +28,20 @@ export function NotificationBell() {
   });
   const markRead = useMutation(trpc.notifications.markRead.mutationOptions({ onSettled: () => void refresh() }));
   const markAll = useMutation(trpc.notifications.markAllRead.mutationOptions({ onSettled: () => void refresh() }));
+  const preferences = useQuery({ ...trpc.notifications.preferences.queryOptions(), enabled: open });
+  const preferencesKey = trpc.notifications.preferences.queryKey();
+  // The box shows the choice at once (a controlled checkbox must change in its own event); a failed save
+  // puts the stored value back and says why.
+  const [chosenOptOut, setChosenOptOut] = useState<boolean | null>(null);
+  const updatePreferences = useMutation(
+    trpc.notifications.updatePreferences.mutationOptions({
+      onSuccess: (saved) => queryClient.setQueryData(preferencesKey, saved),
+      onError: () => setChosenOptOut(null),
+    }),
+  );
+  useEffect(() => {
+    if (chosenOptOut !== null && preferences.data?.emailOptOut === chosenOptOut) setChosenOptOut(null);
+  }, [chosenOptOut, preferences.data]);
 
   // Close on Escape (focus back on the bell) and on a click anywhere else.
   useEffect(() => {
@@ -50,7 +64,8 @@ export function NotificationBell() {
 
   const unread = list.data?.unreadCount ?? 0;
   const badge = badgeText(unread);
-  const failed = markRead.error ?? markAll.error;
+  const failed = markRead.error ?? markAll.error ?? updatePreferences.error;
+  const emailOptOut = chosenOptOut ?? preferences.data?.emailOptOut;
 
   return (
     <div className="bell" ref={root}>
@@ -140,6 +155,21 @@ export function NotificationBell() {
               {list.data.unreadCount} unread in all; the latest {SHOWN} are shown.
             </p>
           ) : null}
+          <footer className="bell-footer">
+            <label className="bell-preference">
+              <input
+                type="checkbox"
+                checked={emailOptOut === false}
+                disabled={emailOptOut === undefined}
+                onChange={(event) => {
+                  setChosenOptOut(!event.target.checked);
+                  updatePreferences.mutate({ emailOptOut: !event.target.checked });
+                }}
+              />
+              Email me when my uploads are scanned
+            </label>
+            <p className="hint">Virus and alert mail is always sent.</p>
+          </footer>
         </section>
       ) : null}
     </div>
