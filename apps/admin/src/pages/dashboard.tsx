@@ -12,6 +12,7 @@ import { DateRangePicker } from "../components/date-range-picker.tsx";
 import { Kpi, KpiGrid } from "../components/kpi.tsx";
 import { LiveIndicator } from "../components/live-indicator.tsx";
 import { PageHeader } from "../components/page-header.tsx";
+import { RebuildAnalytics } from "../components/rebuild-analytics.tsx";
 import { TopUploaders } from "../components/top-uploaders.tsx";
 import {
   formatPercent,
@@ -77,6 +78,9 @@ export function DashboardPage() {
         <p className="hint" data-testid="range-description">
           {describeRange(range)}
         </p>
+        <div className="dashboard-rebuild">
+          <RebuildAnalytics from={range.from} to={range.to} label={describeRange(range)} />
+        </div>
       </div>
       {range.problem ? (
         <p className="notice" role="status">
