@@ -32,7 +32,7 @@ import {
 } from "@airlock/shared/analytics";
 import { createRedis, deleteKeysWithPrefix } from "@airlock/shared/redis";
 import pg from "pg";
-import { machine, median } from "./lib.ts";
+import { BENCH_DATABASE_URL, BENCH_REDIS_URL, machine, median } from "./lib.ts";
 
 const { values } = parseArgs({
   options: {
@@ -49,19 +49,17 @@ const USERS = Number(values.users);
 const ROUNDS = Number(values.rounds);
 const CALLS = Number(values.calls);
 const SQL_CALLS = Number(values["sql-calls"]);
-const baseUrl = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
-const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 // The year: 365 UTC days ending yesterday-ish; fixed so runs are comparable.
 const FIRST = "2025-01-01";
 const LAST = addDays(FIRST, 364);
 
-const database = await createTempDatabase(baseUrl, { label: "bench_analytics" });
+const database = await createTempDatabase(BENCH_DATABASE_URL, { label: "bench_analytics" });
 const client = new pg.Client({ connectionString: database.url });
 await client.connect();
 const db = createPrismaClient(database.url, { max: 4 });
-const redis = createRedis(redisUrl, { maxRetriesPerRequest: 2 });
+const redis = createRedis(BENCH_REDIS_URL, { maxRetriesPerRequest: 2 });
 const prefix = `airlock-bench-analytics-${randomBytes(4).toString("hex")}`;
 const deps: AnalyticsDeps = { db, redis, env: { REDIS_PREFIX: prefix }, analyticsCacheSeconds: 0 };
 

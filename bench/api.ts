@@ -27,7 +27,18 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import { freePort, machine, median, runRounds, startServerProcess, table, type Variant } from "./lib.ts";
+import {
+  BENCH_DATABASE_URL,
+  BENCH_REDIS_URL,
+  freePort,
+  machine,
+  median,
+  runRounds,
+  serviceEnv,
+  startServerProcess,
+  table,
+  type Variant,
+} from "./lib.ts";
 
 const { values } = parseArgs({
   options: {
@@ -105,17 +116,15 @@ async function main(): Promise<void> {
   const connections = Number(values.connections);
   const duration = Number(values.duration);
   const confirmable = Number(values.confirmable);
-  const baseUrl = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
-  const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
   const work = join(tmpdir(), `airlock-bench-api-${process.pid}`);
   const dataDir = join(work, "data");
   const prefix = `airlock-bench-api-${randomBytes(4).toString("hex")}`;
-  const database = await createTempDatabase(baseUrl, { label: "bench_api" });
+  const database = await createTempDatabase(BENCH_DATABASE_URL, { label: "bench_api" });
   const cleanups: Array<() => Promise<void>> = [
     () => database.drop(),
     () => rm(work, { recursive: true, force: true }),
     async () => {
-      const redis = createRedis(redisUrl, { maxRetriesPerRequest: 2 });
+      const redis = createRedis(BENCH_REDIS_URL, { maxRetriesPerRequest: 2 });
       await deleteKeysWithPrefix(redis, prefix);
       redis.disconnect();
     },
@@ -142,19 +151,10 @@ async function main(): Promise<void> {
         port,
         readyPath: "/healthz",
         env: {
-          UV_THREADPOOL_SIZE: "16",
-          NODE_ENV: "development",
+          ...serviceEnv({ databaseUrl: database.url, prefix, dataDir, secret: randomBytes(32).toString("hex"), scanner: "mock" }),
           LOG_LEVEL: "info",
-          HOST: "127.0.0.1",
           PORT: String(port),
           PUBLIC_URL: `http://127.0.0.1:${port}`,
-          DATABASE_URL: database.url,
-          REDIS_URL: redisUrl,
-          REDIS_PREFIX: prefix,
-          STORAGE_DRIVER: "local",
-          DATA_DIR: dataDir,
-          STORAGE_SIGNING_SECRET: randomBytes(32).toString("hex"),
-          SCANNER_PROVIDER: "mock",
           UPLOAD_RATE_LIMIT_PER_MINUTE: "1000000000",
           UPLOAD_MAX_PENDING_PER_USER: "1000000000",
         },

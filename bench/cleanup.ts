@@ -16,14 +16,13 @@ import { runCleanup } from "@airlock/shared/cleanup";
 import { mapConcurrently } from "@airlock/shared/map-concurrently";
 import { LocalStorageDriver } from "@airlock/shared/storage/local";
 import pg from "pg";
-import { machine, runRounds, table } from "./lib.ts";
+import { BENCH_DATABASE_URL, machine, runRounds, table } from "./lib.ts";
 
 const { values } = parseArgs({ options: { assets: { type: "string", default: "100000" }, rounds: { type: "string", default: "5" } } });
 const N = Number(values.assets);
 const ROUNDS = Number(values.rounds);
-const baseUrl = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 
-const database = await createTempDatabase(baseUrl, { label: "bench" });
+const database = await createTempDatabase(BENCH_DATABASE_URL, { label: "bench" });
 const dataDir = join(tmpdir(), `airlock-bench-cleanup-${process.pid}`);
 const db = createPrismaClient(database.url, { max: 20 });
 const client = new pg.Client({ connectionString: database.url });

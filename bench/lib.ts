@@ -176,3 +176,33 @@ export function processCpuMs(pid: number): number {
   // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second on Linux).
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
+
+/** The PostgreSQL server a bench makes its temp database on, and its Redis: the tests' defaults. */
+export const BENCH_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+export const BENCH_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+/**
+ * The environment of an API or worker process a bench starts: its temp database, its own Redis prefix,
+ * local storage in `dataDir`, quiet logs, libuv's pool as `npm start` sizes it. Callers add their own.
+ */
+export function serviceEnv(options: {
+  databaseUrl: string;
+  prefix: string;
+  dataDir: string;
+  secret: string;
+  scanner: string;
+}): Record<string, string> {
+  return {
+    NODE_ENV: "development",
+    LOG_LEVEL: "warn",
+    HOST: "127.0.0.1",
+    DATABASE_URL: options.databaseUrl,
+    REDIS_URL: BENCH_REDIS_URL,
+    REDIS_PREFIX: options.prefix,
+    STORAGE_DRIVER: "local",
+    DATA_DIR: options.dataDir,
+    STORAGE_SIGNING_SECRET: options.secret,
+    SCANNER_PROVIDER: options.scanner,
+    UV_THREADPOOL_SIZE: "16",
+  };
+}

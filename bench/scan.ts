@@ -32,7 +32,20 @@ import { createRedis, deleteKeysWithPrefix } from "@airlock/shared/redis";
 import pg from "pg";
 import { createApiKey } from "../apps/api/src/services/api-keys.ts";
 import { createUser } from "../apps/api/src/services/users.ts";
-import { freePort, machine, median, processCpuMs, runRounds, type ServerProcess, startServerProcess, table, type Variant } from "./lib.ts";
+import {
+  BENCH_DATABASE_URL,
+  BENCH_REDIS_URL,
+  freePort,
+  machine,
+  median,
+  processCpuMs,
+  runRounds,
+  type ServerProcess,
+  serviceEnv,
+  startServerProcess,
+  table,
+  type Variant,
+} from "./lib.ts";
 
 const { values } = parseArgs({
   options: {
@@ -88,8 +101,6 @@ async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<v
   );
 }
 
-const baseUrl = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
-const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const work = join(tmpdir(), `airlock-bench-scan-${process.pid}`);
 const dataDir = join(work, "data");
 const rawDir = join(work, "raw");
@@ -106,7 +117,7 @@ const stacks: Stack[] = [
   ...(values["compare-root"] ? [{ label: " [compare-root]", root: values["compare-root"], prefix: `${prefix}-compare` }] : []),
 ];
 const secret = randomBytes(32).toString("hex");
-const database = await createTempDatabase(baseUrl, { label: "bench_scan" });
+const database = await createTempDatabase(BENCH_DATABASE_URL, { label: "bench_scan" });
 const sql = new pg.Client({ connectionString: database.url });
 await sql.connect();
 const servers: ServerProcess[] = [];
@@ -116,7 +127,7 @@ async function cleanup() {
   for (const server of servers) await server.stop().catch(() => undefined);
   await worker?.server.stop().catch(() => undefined);
   await sql.end().catch(() => undefined);
-  const redis = createRedis(redisUrl, { maxRetriesPerRequest: 2 });
+  const redis = createRedis(BENCH_REDIS_URL, { maxRetriesPerRequest: 2 });
   for (const stack of stacks) await deleteKeysWithPrefix(redis, stack.prefix).catch(() => undefined);
   redis.disconnect();
   await database.drop().catch((error: unknown) => log(`drop: ${String(error)}`));
@@ -124,22 +135,13 @@ async function cleanup() {
 }
 process.once("SIGINT", () => void cleanup().then(() => process.exit(130)));
 
-const commonEnv = {
-  NODE_ENV: "development",
-  LOG_LEVEL: "warn",
-  HOST: "127.0.0.1",
-  DATABASE_URL: database.url,
-  REDIS_URL: redisUrl,
-  STORAGE_DRIVER: "local",
-  DATA_DIR: dataDir,
-  STORAGE_SIGNING_SECRET: secret,
-  SCANNER_PROVIDER: "clamav",
+const envOf = (stack: Stack) => ({
+  ...serviceEnv({ databaseUrl: database.url, prefix: stack.prefix, dataDir, secret, scanner: "clamav" }),
   CLAMAV_HOST: CLAMD.host,
   CLAMAV_PORT: String(CLAMD.port),
   UPLOAD_RATE_LIMIT_PER_MINUTE: "1000000000",
   UPLOAD_MAX_PENDING_PER_USER: "1000000000",
-  UV_THREADPOOL_SIZE: "16",
-};
+});
 
 /**
  * The stack's worker with SCAN_CONCURRENCY=c, stopping any other first (not timed: called in setup). One
@@ -155,7 +157,7 @@ async function ensureWorker(stack: Stack, concurrency: number): Promise<void> {
     port,
     readyPath: "/healthz",
     cwd: stack.root,
-    env: { ...commonEnv, REDIS_PREFIX: stack.prefix, SCAN_CONCURRENCY: String(concurrency), WORKER_METRICS_PORT: String(port) },
+    env: { ...envOf(stack), SCAN_CONCURRENCY: String(concurrency), WORKER_METRICS_PORT: String(port) },
   });
   worker = { server, concurrency, stack };
 }
@@ -178,7 +180,7 @@ try {
       port: apiPort,
       readyPath: "/healthz",
       cwd: stack.root,
-      env: { ...commonEnv, REDIS_PREFIX: stack.prefix, PORT: String(apiPort), PUBLIC_URL: `http://127.0.0.1:${apiPort}` },
+      env: { ...envOf(stack), PORT: String(apiPort), PUBLIC_URL: `http://127.0.0.1:${apiPort}` },
     });
     servers.push(stack.api);
   }

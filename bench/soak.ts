@@ -39,7 +39,18 @@ import { queueScan } from "@airlock/shared/scan-queue";
 import { confirmedKey } from "@airlock/shared/storage";
 import pg from "pg";
 import { createUser } from "../apps/api/src/services/users.ts";
-import { freePort, load, machine, median, processCpuMs, type ServerProcess, startServerProcess } from "./lib.ts";
+import {
+  BENCH_DATABASE_URL,
+  BENCH_REDIS_URL,
+  freePort,
+  load,
+  machine,
+  median,
+  processCpuMs,
+  type ServerProcess,
+  serviceEnv,
+  startServerProcess,
+} from "./lib.ts";
 
 const { values } = parseArgs({
   options: {
@@ -77,15 +88,13 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const MiB = 1024 * 1024;
 
-const baseUrl = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
-const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const work = join(tmpdir(), `airlock-bench-soak-${process.pid}`);
 const dataDir = join(work, "data");
 const prefix = `airlock-bench-soak-${randomBytes(4).toString("hex")}`;
-const database = await createTempDatabase(baseUrl, { label: "bench_soak" });
+const database = await createTempDatabase(BENCH_DATABASE_URL, { label: "bench_soak" });
 const sql = new pg.Client({ connectionString: database.url });
 await sql.connect();
-const redis = createRedis(redisUrl);
+const redis = createRedis(BENCH_REDIS_URL);
 const queues = createQueues(redis, prefix, (error) => log(`queue: ${error.message}`));
 let worker: ServerProcess | undefined;
 
@@ -223,21 +232,11 @@ try {
     port,
     readyPath: "/healthz",
     env: {
-      NODE_ENV: "development",
-      LOG_LEVEL: "warn",
-      HOST: "127.0.0.1",
-      DATABASE_URL: database.url,
-      REDIS_URL: redisUrl,
-      REDIS_PREFIX: prefix,
-      STORAGE_DRIVER: "local",
-      DATA_DIR: dataDir,
-      STORAGE_SIGNING_SECRET: randomBytes(32).toString("hex"),
-      SCANNER_PROVIDER: SCANNER,
+      ...serviceEnv({ databaseUrl: database.url, prefix, dataDir, secret: randomBytes(32).toString("hex"), scanner: SCANNER }),
       CLAMAV_HOST: CLAMD.host,
       CLAMAV_PORT: String(CLAMD.port),
       SCAN_CONCURRENCY: String(CONCURRENCY),
       WORKER_METRICS_PORT: String(port),
-      UV_THREADPOOL_SIZE: "16",
     },
   });
   const server = worker;

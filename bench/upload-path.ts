@@ -44,7 +44,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
-import { freePort, machine, median, processCpuMs, runRounds, type ServerProcess, startServerProcess, table, type Variant } from "./lib.ts";
+import {
+  BENCH_DATABASE_URL,
+  BENCH_REDIS_URL,
+  freePort,
+  machine,
+  median,
+  processCpuMs,
+  runRounds,
+  type ServerProcess,
+  serviceEnv,
+  startServerProcess,
+  table,
+  type Variant,
+} from "./lib.ts";
 
 const { values } = parseArgs({
   options: {
@@ -295,13 +308,11 @@ async function localTargets(work: string, cleanups: Array<() => Promise<void>>):
   const { createTempDatabase } = await import("@airlock/db/testing");
   const { createRedis, deleteKeysWithPrefix } = await import("@airlock/shared/redis");
   const { LocalStorageDriver } = await import("@airlock/shared/storage/local");
-  const baseUrl = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
-  const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-  const database = await createTempDatabase(baseUrl, { label: "bench_upload" });
+  const database = await createTempDatabase(BENCH_DATABASE_URL, { label: "bench_upload" });
   cleanups.push(() => database.drop());
   const prefix = `airlock-bench-upload-${randomBytes(4).toString("hex")}`;
   cleanups.push(async () => {
-    const redis = createRedis(redisUrl, { maxRetriesPerRequest: 2 });
+    const redis = createRedis(BENCH_REDIS_URL, { maxRetriesPerRequest: 2 });
     await deleteKeysWithPrefix(redis, prefix);
     redis.disconnect();
   });
@@ -329,18 +340,7 @@ async function localTargets(work: string, cleanups: Array<() => Promise<void>>):
     start(
       name,
       () => ["--import", "tsx", "apps/api/src/main.ts"],
-      {
-        NODE_ENV: "development",
-        LOG_LEVEL: "warn",
-        HOST: "127.0.0.1",
-        DATABASE_URL: database.url,
-        REDIS_URL: redisUrl,
-        REDIS_PREFIX: prefix,
-        STORAGE_DRIVER: "local",
-        DATA_DIR: dir,
-        STORAGE_SIGNING_SECRET: secret,
-        SCANNER_PROVIDER: "mock",
-      },
+      serviceEnv({ databaseUrl: database.url, prefix, dataDir: dir, secret, scanner: "mock" }),
       "/healthz",
       root,
     );
