@@ -168,7 +168,8 @@ async function main(): Promise<void> {
     let ready: string[] = [];
     async function reset(confirmable: number): Promise<void> {
       await sql.query(`DELETE FROM "UploadEvent"; DELETE FROM "Asset";`);
-      await rm(join(dataDir, "objects"), { recursive: true, force: true });
+      // A confirm still in flight when the previous variant's time ran out may be making its folder.
+      await rm(join(dataDir, "objects"), { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
       if (confirmable === 0) return;
       const { rows } = await sql.query<{ id: string; key: string }>(
         `INSERT INTO "Asset" (id, "ownerId", "originalName", "safeName", "storageKey", "declaredMime", "declaredSize", "updatedAt")
