@@ -18,8 +18,8 @@ export function alertThresholds(env: Env): AlertThresholds {
 
 /**
  * `alerts-evaluate`: every minute, and right after an event that warrants it (a quarantine, a cleanup
- * run with failures). Fired and resolved alerts go to the log and the live event channel here, and through
- * the notifications job to every administrator's in-app notifications, mail and the webhooks.
+ * run with failures). Fired and resolved alerts go to the log, to every administrator's in-app
+ * notifications and to the live event channel (email and webhooks join when notifications land).
  */
 export const alertsRegistration: Registration<"alerts-evaluate"> = {
   concurrency: () => 1,
@@ -32,6 +32,7 @@ export const alertsRegistration: Registration<"alerts-evaluate"> = {
       log: ctx.log,
     });
     if (transitions.length === 0) return "skipped";
+    const admins = await ctx.db.user.findMany({ where: { role: "ADMIN" }, select: { id: true } });
     for (const { kind, alert, rule } of transitions) {
       const payload = {
         alertId: alert.id,
@@ -44,9 +45,26 @@ export const alertsRegistration: Registration<"alerts-evaluate"> = {
       const line = `${kind === "fired" ? "ALERT" : "resolved"}: ${rule.summary} (value ${alert.value}, threshold ${alert.threshold})`;
       if (kind === "fired" && alert.severity === "CRITICAL") ctx.log.error(payload, line);
       else ctx.log.warn(payload, line);
+      // Written here, in PostgreSQL, not through the notifications job: the transition is already saved, so
+      // a lost announcement (Redis down) must not take the administrators' in-app alert with it. Keyed by the
+      // transition like the notifications job's rows; raw SQL because Prisma 7 compiles every createMany.
+      if (admins.length) {
+        await ctx.db.$executeRaw`
+          INSERT INTO "Notification" ("id", "userId", "type", "occurrence", "payload")
+          SELECT gen_random_uuid(), a."userId", ${`alert.${kind}`}, ${`${alert.id}-${kind}`}, ${JSON.stringify(payload)}::jsonb
+          FROM unnest(${admins.map((a) => a.id)}::uuid[]) AS a("userId")
+          ON CONFLICT ("userId", "occurrence") DO NOTHING`;
+      }
+      const at = new Date().toISOString();
+      for (const a of admins) {
+        await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, {
+          type: "notification.created",
+          userId: a.id,
+          notificationType: `alert.${kind}`,
+          at,
+        });
+      }
       await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, { type: `alert.${kind}`, ...payload, at: new Date().toISOString() });
-      // The admins' in-app rows, mail and webhooks come from the notifications job, keyed by this
-      // transition: a retry of this job after a crash announces it again and notifies nobody twice.
       await announce(ctx, `alert.${kind}`, `${alert.id}-${kind}`, { payload });
     }
     return "success";

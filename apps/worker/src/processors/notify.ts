@@ -10,8 +10,9 @@ const AUDIENCE: Record<string, { owner: boolean; admins: boolean; inApp: boolean
   "asset.clean": { owner: true, admins: false, inApp: true },
   "asset.failed": { owner: true, admins: false, inApp: true },
   "asset.quarantined": { owner: true, admins: true, inApp: true },
-  "alert.fired": { owner: false, admins: true, inApp: true },
-  "alert.resolved": { owner: false, admins: true, inApp: true },
+  // alerts.ts writes the admins' in-app rows itself when the alert transitions.
+  "alert.fired": { owner: false, admins: true, inApp: false },
+  "alert.resolved": { owner: false, admins: true, inApp: false },
   "webhook.disabled": { owner: false, admins: true, inApp: true },
   "cleanup.completed": { owner: false, admins: false, inApp: false },
 };
