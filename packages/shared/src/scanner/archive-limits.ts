@@ -89,6 +89,8 @@ export function archiveLimitExceeded(directory: ZipDirectory, storedBytes: numbe
 
 /** The last end-of-central-directory record whose comment fits in what follows it; -1 when none. */
 function findEndRecord(tail: Buffer): number {
+  // (lastIndexOf would count a negative start from the end.)
+  if (tail.length < 22) return -1;
   // lastIndexOf searches natively: a byte-by-byte loop over the 64 KiB tail of every non-ZIP file cost ~1 ms.
   for (let i = tail.lastIndexOf(EOCD, tail.length - 22); i >= 0; i = i > 0 ? tail.lastIndexOf(EOCD, i - 1) : -1) {
     if (i + 22 + tail.readUInt16LE(i + 20) <= tail.length) return i;
