@@ -64,7 +64,7 @@ export function NotificationBell() {
 
   const unread = list.data?.unreadCount ?? 0;
   const badge = badgeText(unread);
-  const failed = markRead.error ?? markAll.error ?? updatePreferences.error;
+  const failed = markRead.error ?? markAll.error ?? updatePreferences.error ?? preferences.error;
   const emailOptOut = chosenOptOut ?? preferences.data?.emailOptOut;
 
   return (
@@ -160,7 +160,9 @@ export function NotificationBell() {
               <input
                 type="checkbox"
                 checked={emailOptOut === false}
-                disabled={emailOptOut === undefined}
+                // One save at a time: answers of two quick clicks could otherwise arrive out of order.
+                disabled={emailOptOut === undefined || updatePreferences.isPending}
+                aria-describedby={`${panelId}-mail-hint`}
                 onChange={(event) => {
                   setChosenOptOut(!event.target.checked);
                   updatePreferences.mutate({ emailOptOut: !event.target.checked });
@@ -168,7 +170,9 @@ export function NotificationBell() {
               />
               Email me when my uploads are scanned
             </label>
-            <p className="hint">Virus and alert mail is always sent.</p>
+            <p className="hint" id={`${panelId}-mail-hint`}>
+              Virus and alert mail is always sent.
+            </p>
           </footer>
         </section>
       ) : null}

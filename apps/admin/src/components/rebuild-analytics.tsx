@@ -24,15 +24,24 @@ export function RebuildAnalytics({ from, to, label }: { from: string; to: string
   const done = rebuild.data;
   return (
     <>
-      <button type="button" className="button button-small" onClick={() => setConfirming(true)}>
+      <button
+        type="button"
+        className="button button-small"
+        onClick={() => {
+          rebuild.reset(); // no earlier error or result in the dialog
+          setConfirming(true);
+        }}
+      >
         Rebuild from database
       </button>
-      {done && !rebuild.isPending ? (
-        <p className="hint" role="status" data-testid="rebuild-result">
-          Rebuilt {formatCount(done.days)} {done.days === 1 ? "day" : "days"} from {formatCount(done.events)}{" "}
-          {done.events === 1 ? "event" : "events"} in {formatDuration(done.ms)}.
-        </p>
-      ) : null}
+      {/* Always in the page, so screen readers announce the text when it appears. */}
+      <p className="hint" role="status" data-testid="rebuild-result">
+        {done && done.from === from && done.to === to
+          ? `Rebuilt ${formatCount(done.days)} ${done.days === 1 ? "day" : "days"} from ${formatCount(done.events)} ${
+              done.events === 1 ? "event" : "events"
+            } in ${formatDuration(done.ms)}.`
+          : null}
+      </p>
       <ConfirmDialog
         open={confirming}
         title="Rebuild the figures from the database?"
