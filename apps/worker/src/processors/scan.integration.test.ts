@@ -132,6 +132,66 @@ describe("[SCAN][PIPELINE] against the real clamd", () => {
     expect(outcome).toBe("success");
     expect((await waitForStatus(worker.ctx, asset.id, terminal)).status).toBe("CLEAN");
   });
+
+  it("a scan's follow-ups clear their pending mark once they all ran", async () => {
+    const asset = await seedUploadedAsset(worker.ctx, Buffer.from(`marked ${Date.now()}`), { filename: "m.txt", mime: "text/plain" });
+    await queueScan(worker.ctx.queues, worker.ctx.env, asset.id);
+    expect((await waitForStatus(worker.ctx, asset.id, terminal)).status).toBe("CLEAN");
+    await expect
+      .poll(async () => (await worker.ctx.db.asset.findUniqueOrThrow({ where: { id: asset.id } })).followUpsPending, { timeout: 10_000 })
+      .toBe(false);
+  });
+
+  it("the reconciler finishes the follow-ups of scans whose worker died right after the verdict", async () => {
+    // As a worker killed between the transaction that ended the scan and its follow-ups leaves them: the
+    // status and verdict committed, the mark set, no event row, no notification, no job.
+    const an = (bytes: string) => seedUploadedAsset(worker.ctx, Buffer.from(bytes), { filename: "k.txt", mime: "text/plain" });
+    const [clean, infected] = [await an(`killed clean ${Date.now()}`), await an(`killed infected ${Date.now()}`)];
+    const hourAgo = new Date(Date.now() - 3600_000);
+    await worker.ctx.db.$executeRaw`
+      UPDATE "Asset" SET status = 'CLEAN', "scannedAt" = ${hourAgo}, "scanDurationMs" = 42, "followUpsPending" = true,
+                         "updatedAt" = ${hourAgo}
+      WHERE id = ${clean.id}::uuid`;
+    await worker.ctx.db.$executeRaw`
+      UPDATE "Asset" SET status = 'QUARANTINED', threats = ARRAY['Eicar-Test-Signature'], "scannedAt" = ${hourAgo},
+                         "quarantinedAt" = ${hourAgo}, "scanDurationMs" = 42, "followUpsPending" = true, "updatedAt" = ${hourAgo}
+      WHERE id = ${infected.id}::uuid`;
+    for (const asset of [clean, infected]) {
+      await worker.ctx.db.scanResult.create({
+        data: { assetId: asset.id, engine: "clamav", verdict: asset === clean ? "CLEAN" : "INFECTED", durationMs: 42 },
+      });
+    }
+
+    expect(await reconcileRegistration.process({ data: {} } as never, worker.ctx, undefined)).toBe("success");
+
+    const eventsOf = async (assetId: string) =>
+      (await worker.ctx.db.uploadEvent.findMany({ where: { assetId } }))
+        .map((e) => [e.type, e.engine, e.at])
+        .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+    expect(await eventsOf(clean.id)).toEqual([["SCANNED", "clamav", hourAgo]]);
+    expect(await eventsOf(infected.id)).toEqual([
+      ["QUARANTINED", null, hourAgo],
+      ["SCANNED", "clamav", hourAgo],
+    ]);
+    // The owners hear of it (the notifications job ran), once.
+    for (const [asset, type] of [
+      [clean, "asset.clean"],
+      [infected, "asset.quarantined"],
+    ] as const) {
+      await expect.poll(() => worker.ctx.db.notification.count({ where: { userId: asset.ownerId, type } }), { timeout: 15_000 }).toBe(1);
+    }
+    const marks = await worker.ctx.db.asset.findMany({
+      where: { id: { in: [clean.id, infected.id] } },
+      select: { followUpsPending: true },
+    });
+    expect(marks.map((m) => m.followUpsPending)).toEqual([false, false]);
+
+    // A second run finds nothing left to do and repeats nothing.
+    await reconcileRegistration.process({ data: {} } as never, worker.ctx, undefined);
+    expect(await eventsOf(clean.id)).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await worker.ctx.db.notification.count({ where: { userId: clean.ownerId, type: "asset.clean" } })).toBe(1);
+  });
 });
 
 describe("[SCAN][VIRUSTOTAL] an asynchronous engine, against the v3 stand-in", () => {

@@ -1,12 +1,11 @@
 import { type Asset, orNullIfNotFound, type Prisma } from "@airlock/db";
-import { track } from "@airlock/shared/analytics";
 import { publishEvent } from "@airlock/shared/events";
 import { resumeOf, type ScanMeta, type ScanVerdict } from "@airlock/shared/scanner";
 import { DelayedError, UnrecoverableError } from "bullmq";
 import type { WorkerContext } from "../context.ts";
 import type { Registration } from "../registry.ts";
-import { announce } from "../services/announce.ts";
 import { checkArchiveLimits } from "../services/archive-check.ts";
+import { runFollowUps } from "../services/follow-ups.ts";
 import { HashingStream } from "../services/hashing-stream.ts";
 import { quarantineAsset } from "../services/quarantine.ts";
 import { cacheVerdict, getCachedVerdict } from "../services/scan-cache.ts";
@@ -164,60 +163,32 @@ async function markClean(
   record: (db: Prisma.TransactionClient) => Promise<unknown>,
 ) {
   const now = new Date();
+  const ended = {
+    status: "CLEAN",
+    scannedAt: now,
+    scanDurationMs: outcome.scanDurationMs,
+    sha256: outcome.sha256 ?? asset.sha256,
+    followUpsPending: true,
+  } as const;
   const moved = await ctx.db.$transaction(async (tx) => {
-    const changed = await tx.asset.updateMany({
-      where: { id: asset.id, status: "SCANNING" },
-      data: { status: "CLEAN", scannedAt: now, scanDurationMs: outcome.scanDurationMs, sha256: outcome.sha256 ?? asset.sha256 },
-    });
+    const changed = await tx.asset.updateMany({ where: { id: asset.id, status: "SCANNING" }, data: ended });
     if (changed.count === 1) await record(tx);
     return changed;
   });
   if (moved.count === 0) return;
-  await track(ctx, {
-    type: "SCANNED",
-    assetId: asset.id,
-    userId: asset.ownerId,
-    mime: asset.detectedMime ?? asset.declaredMime,
-    size: asset.size,
-    durationMs: outcome.scanDurationMs,
-    engine: outcome.engine,
-  });
-  await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, {
-    type: "asset.status",
-    assetId: asset.id,
-    ownerId: asset.ownerId,
-    status: "CLEAN",
-    at: now.toISOString(),
-  });
-  await announce(ctx, "asset.clean", asset.id, { assetId: asset.id });
-  // Follow-ups of a clean file, queued from this one place.
-  if ((asset.detectedMime ?? "").startsWith("image/")) {
-    await ctx.queues["asset-thumbnail"].add("thumbnail", { assetId: asset.id }, { jobId: asset.id });
-  }
+  await runFollowUps(ctx, { ...asset, ...ended, updatedAt: now }, outcome.engine);
 }
 
 /** SCANNING → FAILED `scan_unavailable`: fail closed, the file is never served. */
 async function failScan(ctx: WorkerContext, asset: Asset, reason: string) {
-  const moved = await ctx.db.asset.updateMany({
-    where: { id: asset.id, status: "SCANNING" },
-    data: { status: "FAILED", failureCode: "scan_unavailable", failureReason: `no scanner verdict: ${reason}`.slice(0, 1000) },
-  });
-  if (moved.count === 0) return;
-  await track(ctx, {
-    type: "FAILED",
-    assetId: asset.id,
-    userId: asset.ownerId,
-    mime: asset.detectedMime ?? asset.declaredMime,
-    reason: "scan_unavailable",
-  });
-  await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, {
-    type: "asset.status",
-    assetId: asset.id,
-    ownerId: asset.ownerId,
+  const ended = {
     status: "FAILED",
     failureCode: "scan_unavailable",
-    at: new Date().toISOString(),
-  });
-  await announce(ctx, "asset.failed", asset.id, { assetId: asset.id });
+    failureReason: `no scanner verdict: ${reason}`.slice(0, 1000),
+    followUpsPending: true,
+  } as const;
+  const moved = await ctx.db.asset.updateMany({ where: { id: asset.id, status: "SCANNING" }, data: ended });
+  if (moved.count === 0) return;
+  await runFollowUps(ctx, { ...asset, ...ended, updatedAt: new Date() }, null);
   ctx.log.error({ assetId: asset.id, reason }, "scan failed for good; the file stays unavailable");
 }
