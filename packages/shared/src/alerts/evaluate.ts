@@ -36,6 +36,7 @@ export async function evaluateAlerts(
           threshold: result.threshold,
           details,
           firedAt: sources.now,
+          announcePending: true,
         },
       });
       transitions.push({ kind: "fired", alert, rule });
@@ -44,7 +45,7 @@ export async function evaluateAlerts(
     } else if (!result.firing && open) {
       const resolved = await db.alert.updateMany({
         where: { id: open.id, state: "FIRING" },
-        data: { state: "RESOLVED", resolvedAt: sources.now, value: result.value },
+        data: { state: "RESOLVED", resolvedAt: sources.now, value: result.value, announcePending: true },
       });
       if (resolved.count === 1)
         transitions.push({ kind: "resolved", alert: await db.alert.findUniqueOrThrow({ where: { id: open.id } }), rule });
