@@ -6,6 +6,7 @@ import type { Queues } from "@airlock/shared/queue-client";
 import type { WorkerContext } from "../context.ts";
 import type { Registration } from "../registry.ts";
 import { announce } from "../services/announce.ts";
+import { notifyInApp } from "../services/in-app.ts";
 
 export function alertThresholds(env: Env): AlertThresholds {
   return {
@@ -77,24 +78,13 @@ async function announceTransition(
     summary,
   };
   // Written here, in PostgreSQL, not through the notifications job: a lost announcement (Redis down) must
-  // not take the administrators' in-app alert with it. Keyed by the transition like the notifications
-  // job's rows; raw SQL because Prisma 7 compiles every createMany.
-  if (admins.length) {
-    await ctx.db.$executeRaw`
-      INSERT INTO "Notification" ("id", "userId", "type", "occurrence", "payload")
-      SELECT gen_random_uuid(), a."userId", ${`alert.${kind}`}, ${`${alert.id}-${kind}`}, ${JSON.stringify(payload)}::jsonb
-      FROM unnest(${admins.map((a) => a.id)}::uuid[]) AS a("userId")
-      ON CONFLICT ("userId", "occurrence") DO NOTHING`;
-  }
+  // not take the administrators' in-app alert with it. Keyed by the transition like that job's rows.
+  await notifyInApp(
+    ctx,
+    admins.map((a) => a.id),
+    { type: `alert.${kind}`, occurrence: `${alert.id}-${kind}`, payload },
+  );
   const at = new Date().toISOString();
-  for (const a of admins) {
-    await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, {
-      type: "notification.created",
-      userId: a.id,
-      notificationType: `alert.${kind}`,
-      at,
-    });
-  }
   await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, { type: `alert.${kind}`, ...payload, at });
   if (!(await announce(ctx, `alert.${kind}`, `${alert.id}-${kind}`, { payload }))) return; // stays pending
   // Only the transition announced: a resolve saved meanwhile keeps its own mark.

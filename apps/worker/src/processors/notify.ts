@@ -1,7 +1,7 @@
-import { publishEvent } from "@airlock/shared/events";
 import { renderMail, sendMail } from "@airlock/shared/mail";
 import { fanOutWebhook } from "@airlock/shared/webhooks";
 import type { Registration } from "../registry.ts";
+import { notifyInApp } from "../services/in-app.ts";
 
 /** Events that always reach admins and are mailed regardless of a user's opt-out. */
 const SECURITY_EVENTS = new Set(["asset.quarantined", "alert.fired", "alert.resolved", "webhook.disabled"]);
@@ -72,20 +72,9 @@ export const notifyRegistration: Registration<"notifications"> = {
       await save();
     }
     if (audience.inApp && !progress.inApp && recipients.size) {
-      const occurrence = String(job.id);
-      // Raw SQL, not createMany: Prisma 7 compiles every createMany afresh (~4 ms of CPU per job here).
-      await ctx.db.$executeRaw`
-        INSERT INTO "Notification" ("id", "userId", "type", "occurrence", "payload")
-        SELECT gen_random_uuid(), r."userId", ${event}, ${occurrence}, ${JSON.stringify(data)}::jsonb
-        FROM unnest(${[...recipients.keys()]}::uuid[]) AS r("userId")
-        ON CONFLICT ("userId", "occurrence") DO NOTHING`;
+      await notifyInApp(ctx, [...recipients.keys()], { type: event, occurrence: String(job.id), payload: data });
       progress.inApp = true;
       await save();
-      // Tell the recipients' open tabs (the bell); a lost event only delays the bell to its next poll.
-      const at = new Date().toISOString();
-      for (const userId of recipients.keys()) {
-        await publishEvent(ctx.redis, ctx.env.REDIS_PREFIX, { type: "notification.created", userId, notificationType: event, at });
-      }
     }
     const security = SECURITY_EVENTS.has(event);
     const mail = renderMail(event, data, ctx.env.PUBLIC_URL);
