@@ -14,8 +14,12 @@
  *   local signed PUT     the real API (apps/api/src/main.ts in its own process, temp database, own Redis
  *                        prefix, UV_THREADPOOL_SIZE=16 as `npm start`): one signed PUT to /storage. The
  *                        driver fsyncs the temp file, renames it into place and fsyncs the parent folder.
- *   local multipart ×4   the same API: POST ?uploads, parts PUT 4 at a time, POST complete (which copies
- *                        the parts into the object: every byte is written twice, both times fsynced).
+ *   local multipart ×4   the same API: POST ?uploads, parts PUT 4 at a time, POST complete. Signed as the
+ *                        API signs it (with the part size), so the parts are written in place, into the
+ *                        object's file, and completion truncates and renames it.
+ *   local multipart ×4, parts copied   the same without the part size: each part its own file, copied
+ *                        into the object at completion (the layout before in-place writes; every byte is
+ *                        written twice, both times fsynced).
  *   tus (@tus/server)    @tus/server + @tus/file-store (its own process) and tus-js-client, one PATCH per
  *                        file. @tus/file-store never fsyncs: its answer means "in the page cache".
  *   URLs are signed in this process with the API's secret (an HMAC, microseconds): the tRPC `upload.sign`
@@ -44,6 +48,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
+import type { SignedOperation } from "@airlock/shared/storage";
 import {
   BENCH_DATABASE_URL,
   BENCH_REDIS_URL,
@@ -159,22 +164,48 @@ async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<v
 type Signer = (
   operation:
     | { op: "putObject"; key: string; size: number }
-    | { op: "createMultipart"; key: string }
-    | { op: "uploadPart"; key: string; uploadId: string; partNumber: number; size: number }
+    | { op: "createMultipart"; key: string; partBytes?: number }
+    | { op: "uploadPart"; key: string; uploadId: string; partNumber: number; partBytes: number }
     | { op: "completeMultipart"; key: string; uploadId: string },
 ) => Promise<{ method: string; url: string; headers: Record<string, string> }>;
+
+/** The product's operation for a bench call, as the API builds it (part URLs carry the upload's part size). */
+function signedOperation(operation: Parameters<Signer>[0], contentType: string): SignedOperation {
+  switch (operation.op) {
+    case "putObject":
+      return { op: operation.op, key: operation.key, contentType, maxBytes: operation.size };
+    case "createMultipart":
+      return {
+        op: operation.op,
+        key: operation.key,
+        contentType,
+        ...(operation.partBytes !== undefined && { partBytes: operation.partBytes }),
+      };
+    case "uploadPart":
+      return {
+        op: operation.op,
+        key: operation.key,
+        uploadId: operation.uploadId,
+        partNumber: operation.partNumber,
+        maxBytes: operation.partBytes,
+      };
+    case "completeMultipart":
+      return operation;
+  }
+}
 
 async function signedPut(sign: Signer, key: string, body: Buffer): Promise<void> {
   const s = await sign({ op: "putObject", key, size: body.length });
   ok(await send(s.method, s.url, s.headers, body), "signed PUT");
 }
 
-async function signedMultipart(sign: Signer, key: string, body: Buffer): Promise<void> {
-  const create = await sign({ op: "createMultipart", key });
+/** `declarePartSize`: sign the part size into the create call, as the API does (S3 ignores it). */
+async function signedMultipart(sign: Signer, key: string, body: Buffer, declarePartSize = true): Promise<void> {
+  const size = partSize(body.length);
+  const create = await sign({ op: "createMultipart", key, ...(declarePartSize && { partBytes: size }) });
   const created = ok(await send(create.method, create.url, create.headers), "create multipart");
   const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(created.text)?.[1];
   if (!uploadId) throw new Error(`no UploadId in ${created.text}`);
-  const size = partSize(body.length);
   const count = Math.ceil(body.length / size);
   const etags: string[] = [];
   await mapLimit(
@@ -182,7 +213,7 @@ async function signedMultipart(sign: Signer, key: string, body: Buffer): Promise
     4,
     async (partNumber) => {
       const bytes = body.subarray((partNumber - 1) * size, partNumber * size);
-      const s = await sign({ op: "uploadPart", key, uploadId, partNumber, size: bytes.length });
+      const s = await sign({ op: "uploadPart", key, uploadId, partNumber, partBytes: size });
       const answer = ok(await send(s.method, s.url, s.headers, bytes), `part ${partNumber}`);
       etags[partNumber - 1] = String(answer.headers.etag);
     },
@@ -354,21 +385,7 @@ async function localTargets(work: string, cleanups: Array<() => Promise<void>>):
   const signerFor = (url: string): Signer => {
     const driver = new LocalStorageDriver({ dataDir: join(work, "unused"), publicUrl: url, secret });
     return async (operation) => {
-      const op =
-        operation.op === "putObject"
-          ? { op: operation.op, key: operation.key, contentType, maxBytes: operation.size }
-          : operation.op === "createMultipart"
-            ? { op: operation.op, key: operation.key, contentType }
-            : operation.op === "uploadPart"
-              ? {
-                  op: operation.op,
-                  key: operation.key,
-                  uploadId: operation.uploadId,
-                  partNumber: operation.partNumber,
-                  maxBytes: operation.size,
-                }
-              : operation;
-      return driver.sign(op, 900);
+      return driver.sign(signedOperation(operation, contentType), 900);
     };
   };
   const newKey = () => `uploads/bench/${randomUUID()}/payload.bin`;
@@ -376,7 +393,7 @@ async function localTargets(work: string, cleanups: Array<() => Promise<void>>):
   const apiTargets = (server: ServerProcess, dir: string, label: string): Target[] => {
     const sign = signerFor(server.url);
     const clear = async () => {
-      for (const sub of ["objects", "multipart", "tmp"]) await rm(join(dir, sub), { recursive: true, force: true });
+      for (const sub of ["objects", "multipart", "leases", "tmp"]) await rm(join(dir, sub), { recursive: true, force: true });
     };
     const readBack = (key: string) => readFile(join(dir, "objects", ...key.split("/")));
     return [
@@ -396,6 +413,17 @@ async function localTargets(work: string, cleanups: Array<() => Promise<void>>):
         upload: async (body) => {
           const key = newKey();
           await signedMultipart(sign, key, body);
+          return key;
+        },
+        readBack,
+        clear,
+        pid: server.child.pid,
+      },
+      {
+        name: `local multipart ×4, parts copied (fsync)${label}`,
+        upload: async (body) => {
+          const key = newKey();
+          await signedMultipart(sign, key, body, false);
           return key;
         },
         readBack,
@@ -484,21 +512,7 @@ async function s3Targets(cleanups: Array<() => Promise<void>>): Promise<Target[]
   const driver = new S3StorageDriver({ endpoint, region: "us-east-1", bucket: Bucket, forcePathStyle: true, ...credentials });
   const contentType = "application/octet-stream";
   const sign: Signer = async (operation) => {
-    const op =
-      operation.op === "putObject"
-        ? { op: operation.op, key: operation.key, contentType, maxBytes: operation.size }
-        : operation.op === "createMultipart"
-          ? { op: operation.op, key: operation.key, contentType }
-          : operation.op === "uploadPart"
-            ? {
-                op: operation.op,
-                key: operation.key,
-                uploadId: operation.uploadId,
-                partNumber: operation.partNumber,
-                maxBytes: operation.size,
-              }
-            : operation;
-    return driver.sign(op, 900);
+    return driver.sign(signedOperation(operation, contentType), 900);
   };
   const newKey = () => `uploads/bench/${randomUUID()}/payload.bin`;
   const readBack = async (Key: string) => {

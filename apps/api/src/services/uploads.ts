@@ -148,7 +148,7 @@ async function chooseOperation(db: PrismaClient, asset: Asset, input: TSignUploa
         details: { uploadId: asset.uploadId },
       });
     }
-    return { op: "createMultipart", key, contentType: asset.declaredMime };
+    return { op: "createMultipart", key, contentType: asset.declaredMime, ...(asset.partSize !== null && { partBytes: asset.partSize }) };
   }
   await bindUploadId(db, asset, input.uploadId);
   const uploadId = input.uploadId;

@@ -7,8 +7,11 @@ import type { Readable } from "node:stream";
 export type SignedOperation =
   /** Single-request upload of the whole object; at most `maxBytes`. */
   | { op: "putObject"; key: string; contentType: string; maxBytes: number }
-  /** Starts a multipart upload; the answer (S3's XML) carries the uploadId. */
-  | { op: "createMultipart"; key: string; contentType: string }
+  /**
+   * Starts a multipart upload; the answer (S3's XML) carries the uploadId. `partBytes`, the size of every
+   * part but the last, lets the local driver assemble the object in place (S3 ignores it).
+   */
+  | { op: "createMultipart"; key: string; contentType: string; partBytes?: number }
   /** One part, 1 ≤ partNumber ≤ 10,000; at most `maxBytes`. */
   | { op: "uploadPart"; key: string; uploadId: string; partNumber: number; maxBytes: number }
   | { op: "listParts"; key: string; uploadId: string }

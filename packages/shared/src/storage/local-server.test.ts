@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
 import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -93,8 +93,10 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 5000): Prom
   }
 }
 
-async function createUpload(key: string): Promise<string> {
-  const response = await send(await sign({ op: "createMultipart", key, contentType: "application/octet-stream" }));
+async function createUpload(key: string, partBytes?: number): Promise<string> {
+  const response = await send(
+    await sign({ op: "createMultipart", key, contentType: "application/octet-stream", ...(partBytes !== undefined && { partBytes }) }),
+  );
   expect(response.status).toBe(200);
   const body = await response.text();
   expect(body).toContain("<InitiateMultipartUploadResult");
@@ -105,8 +107,8 @@ async function createUpload(key: string): Promise<string> {
   return uploadId!;
 }
 
-async function putPart(key: string, uploadId: string, partNumber: number, bytes: Uint8Array): Promise<string> {
-  const response = await send(await sign({ op: "uploadPart", key, uploadId, partNumber, maxBytes: bytes.length }), bytes);
+async function putPart(key: string, uploadId: string, partNumber: number, bytes: Uint8Array, maxBytes = bytes.length): Promise<string> {
+  const response = await send(await sign({ op: "uploadPart", key, uploadId, partNumber, maxBytes }), bytes);
   expect(response.status).toBe(200);
   const etag = response.headers.get("etag");
   // An opaque token (quoted, as S3 answers), not the MD5 of the bytes: nothing is hashed without Content-MD5.
@@ -190,6 +192,33 @@ describe("local /storage handler", () => {
     expect(await filesUnder("tmp")).toEqual([]);
     // Completing again: the upload no longer exists.
     await expectS3Error(await send(await sign({ op: "completeMultipart", key, uploadId }), completeXml(parts)), 404, "NoSuchUpload");
+  }, 30_000);
+
+  it("multipart as the API signs it (with the part size): assembled in place; a part during completion is 409 OperationAborted", async () => {
+    const key = newKey("big.bin");
+    const partBytes = MIN_PART_BYTES + 4096;
+    const source = randomBytes(2 * partBytes + 777);
+    const uploadId = await createUpload(key, partBytes);
+    const chunks = [0, 1, 2].map((i) => source.subarray(i * partBytes, (i + 1) * partBytes));
+    const etags = await Promise.all(chunks.map((chunk, i) => putPart(key, uploadId, i + 1, chunk, partBytes)));
+    expect((await filesUnder(join("multipart", uploadId))).sort()).toEqual(["data", "meta"]);
+
+    // Another process is completing this upload: a part now is refused, retryably.
+    await mkdir(join(dataDir, "leases"), { recursive: true });
+    await symlink("other-host:1:x", join(dataDir, "leases", `${uploadId}.complete`));
+    await expectS3Error(
+      await send(await sign({ op: "uploadPart", key, uploadId, partNumber: 3, maxBytes: partBytes }), chunks[2]!),
+      409,
+      "OperationAborted",
+    );
+    await rm(join(dataDir, "leases", `${uploadId}.complete`));
+
+    const parts = etags.map((etag, i) => ({ partNumber: i + 1, etag }));
+    const complete = await send(await sign({ op: "completeMultipart", key, uploadId }), completeXml(parts));
+    expect(complete.status).toBe(200);
+    expect(await filesUnder("tmp")).toEqual([]);
+    const get = await send(await sign({ op: "getObject", key, filename: "big.bin", contentType: "application/octet-stream" }));
+    expect(sha256(new Uint8Array(await get.arrayBuffer()))).toBe(sha256(source));
   }, 30_000);
 
   it("Content-MD5 is verified when sent: a match answers that MD5 as the ETag, a mismatch is BadDigest and stores nothing", async () => {

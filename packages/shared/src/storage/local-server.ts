@@ -87,7 +87,7 @@ export function createLocalStorageHandler(driver: LocalStorageDriver, options: L
 
       case "createMultipart": {
         if (!sameMediaType(request.headers.get("content-type"), operation.contentType)) return contentTypeMismatch();
-        const uploadId = await driver.createMultipart(operation.key, operation.contentType);
+        const uploadId = await driver.createMultipart(operation.key, operation.contentType, { partBytes: operation.partBytes });
         return xml(
           200,
           `<InitiateMultipartUploadResult xmlns="${S3_XMLNS}"><Bucket>${BUCKET}</Bucket><Key>${escapeXml(operation.key)}</Key><UploadId>${uploadId}</UploadId></InitiateMultipartUploadResult>`,
@@ -200,6 +200,7 @@ const LOCAL_ERROR_ANSWER: Record<LocalStorageErrorCode, [number, string]> = {
   InvalidPartOrder: [400, "The list of parts was not in ascending order. The parts list must be specified in order by part number."],
   BadDigest: [400, "The Content-MD5 you specified did not match what we received."],
   InvalidKey: [400, "Invalid key."],
+  OperationAborted: [409, "A conflicting conditional operation is currently in progress against this resource. Please try again."],
 };
 
 /** Verification failures, answered as S3 answers a bad presigned URL. */

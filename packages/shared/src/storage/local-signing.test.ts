@@ -18,6 +18,7 @@ const operations: SignedOperation[] = [
   { op: "completeMultipart", key, uploadId },
   { op: "abortMultipart", key, uploadId },
   { op: "getObject", key, filename: 'report "final" ü.pdf', contentType: "application/pdf" },
+  { op: "createMultipart", key, contentType: "application/pdf", partBytes: 8 * 1024 * 1024 },
 ];
 
 function sign(operation: SignedOperation, expiresAt = inFiveMinutes): string {
@@ -50,6 +51,15 @@ describe("signLocalUrl / verifyLocalRequest", () => {
     expect(url.searchParams.get("partNumber")).toBe("7");
     expect(url.searchParams.get(PARAM.maxBytes)).toBe(String(8 * 1024 * 1024));
     expect(url.searchParams.get(PARAM.signature)).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("signs a multipart upload's part size: it cannot be changed, added or removed", () => {
+    const withSize = sign(operations[7]!);
+    const without = sign(operations[1]!);
+    expect(verify(withParam(withSize, PARAM.maxBytes, String(1024 ** 3)), "POST")).toEqual({ ok: false, reason: "bad_signature" });
+    expect(verify(removeParam(withSize, PARAM.maxBytes), "POST")).toEqual({ ok: false, reason: "bad_signature" });
+    expect(verify(withParam(without, PARAM.maxBytes, String(1024 ** 3)), "POST")).toEqual({ ok: false, reason: "bad_signature" });
+    expect(() => sign({ op: "createMultipart", key, contentType: "application/pdf", partBytes: 0 })).toThrow("partBytes");
   });
 
   describe("refuses tampering", () => {

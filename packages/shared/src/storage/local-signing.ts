@@ -108,6 +108,7 @@ export function signLocalUrl({ baseUrl, secret, method, operation, expiresAt, no
   if (fields.partNumber !== undefined && !isPartNumber(fields.partNumber)) throw new Error(`part number outside 1..${MAX_PART_NUMBER}`);
   if (fields.maxBytes !== undefined && !(Number.isSafeInteger(fields.maxBytes) && fields.maxBytes >= 0))
     throw new Error("maxBytes must be a non-negative integer");
+  if (operation.op === "createMultipart" && fields.maxBytes === 0) throw new Error("partBytes must be positive");
   if (fields.contentType !== undefined && !isHeaderSafe(fields.contentType)) throw new Error("content type is not a valid header value");
 
   const query = new URLSearchParams();
@@ -173,7 +174,7 @@ function fieldsOf(operation: SignedOperation): SignedFields {
     case "putObject":
       return { maxBytes: operation.maxBytes, contentType: operation.contentType };
     case "createMultipart":
-      return { contentType: operation.contentType };
+      return { contentType: operation.contentType, maxBytes: operation.partBytes };
     case "uploadPart":
       return { uploadId: operation.uploadId, partNumber: operation.partNumber, maxBytes: operation.maxBytes };
     case "listParts":
@@ -188,12 +189,16 @@ function fieldsOf(operation: SignedOperation): SignedFields {
 /** Which optional parameters each operation carries; any other present is malformed (no parameter smuggling). */
 const OPERATION_PARAMS: Record<SignedOperationName, ReadonlyArray<keyof SignedFields>> = {
   putObject: ["maxBytes", "contentType"],
-  createMultipart: ["contentType"],
+  createMultipart: ["contentType", "maxBytes"],
   uploadPart: ["uploadId", "partNumber", "maxBytes"],
   listParts: ["uploadId"],
   completeMultipart: ["uploadId"],
   abortMultipart: ["uploadId"],
   getObject: ["filename", "contentType"],
+};
+/** Of those, the ones that may be absent (a multipart upload's part size). */
+const OPTIONAL_PARAMS: Partial<Record<SignedOperationName, ReadonlyArray<keyof SignedFields>>> = {
+  createMultipart: ["maxBytes"],
 };
 
 /**
@@ -258,10 +263,11 @@ function parseSignedUrl(raw: string): ParsedUrl | null {
   if (expires === null || providedSignature === null || !/^[0-9a-f]{64}$/.test(providedSignature)) return null;
 
   const allowed = OPERATION_PARAMS[opName];
+  const optional = OPTIONAL_PARAMS[opName] ?? [];
   const fields: SignedFields = {};
   for (const field of ["uploadId", "partNumber", "maxBytes", "filename", "contentType"] as const) {
-    const value = query.get(PARAM[field]);
-    if (allowed.includes(field) !== (value !== null)) return null;
+    const present = query.get(PARAM[field]) !== null;
+    if (present ? !allowed.includes(field) : allowed.includes(field) && !optional.includes(field)) return null;
   }
   const uploadId = query.get(PARAM.uploadId);
   if (uploadId !== null) {
@@ -298,7 +304,7 @@ function operationOf(op: SignedOperationName, key: string, f: SignedFields): Sig
     case "putObject":
       return { op, key, contentType: f.contentType!, maxBytes: f.maxBytes! };
     case "createMultipart":
-      return { op, key, contentType: f.contentType! };
+      return { op, key, contentType: f.contentType!, ...(f.maxBytes !== undefined && { partBytes: f.maxBytes }) };
     case "uploadPart":
       return { op, key, uploadId: f.uploadId!, partNumber: f.partNumber!, maxBytes: f.maxBytes! };
     case "listParts":

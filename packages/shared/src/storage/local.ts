@@ -1,7 +1,22 @@
 import { createHash, type Hash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { constants, createWriteStream, type Dirent, open as openCallback } from "node:fs";
-import { copyFile, type FileHandle, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
+import {
+  copyFile,
+  type FileHandle,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  readlink,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  symlink,
+  unlink,
+} from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -15,6 +30,7 @@ import {
   type StorageDriver,
   type UploadedPart,
 } from "./driver.ts";
+import { Leases } from "./local-leases.ts";
 import {
   encodeKeyPath,
   invalidKeyReason,
@@ -29,16 +45,28 @@ import {
  * signed calls S3 would under `/storage` (see local-server.ts). This file owns the disk layout:
  *
  *   objects/<key>                          one file per object, the key's segments as directories
- *   multipart/<uploadId>/meta              JSON { key, contentType, createdAt }
- *   multipart/<uploadId>/<partNumber>.part a part's bytes, then a trailer with its ETag (PART_TRAILER_BYTES)
+ *   multipart/<uploadId>/meta              JSON { key, contentType, createdAt, partBytes? }
+ *   multipart/<uploadId>/data              (uploads with partBytes) the object being assembled: part n's
+ *                                          bytes at (n − 1) × partBytes
+ *   multipart/<uploadId>/<partNumber>.slot (same) a symlink whose target `<etag>.<offset>.<size>` records a
+ *                                          part written into data
+ *   multipart/<uploadId>/<partNumber>.part (uploads without partBytes) a part's bytes, then a trailer with
+ *                                          its ETag (PART_TRAILER_BYTES)
+ *   leases/                                who writes or completes which upload now (local-leases.ts)
  *   tmp/                                   bytes in flight; renamed into place only when complete and fsynced
  *
- * (Parts stored before the trailer existed are `<partNumber>` with the ETag in `<partNumber>.etag`; they are
- * still listed and completed, and a `.part` of the same number supersedes them.)
+ * Uploads that declare their part size (the API always does) are assembled in place: each byte is written
+ * and fsynced once, and completion is a truncate and a rename. Copying parts into the object at completion
+ * wrote every byte twice, which capped multipart at half the disk's speed (bench/README.md). Writing in place
+ * needs what separate part files got for free: a part is written by one request at a time, and never once a
+ * completion has started (else a late or replayed request could change an object after it was scanned).
+ * Leases give both, across processes. (Parts stored before the trailer existed are `<partNumber>` with the
+ * ETag in `<partNumber>.etag`; they are still listed and completed, and a `.part` supersedes them.)
  *
- * Invariants: a file under objects/ or a part under multipart/ is always complete and durable (it got there
- * by rename after fsync), and every path is derived from a validated key or upload id and checked to stay
- * inside its root. tmp/ is on the same filesystem as the rest (it is inside dataDir), so renames are atomic.
+ * Invariants: a file under objects/ or a part file under multipart/ is always complete and durable (it got
+ * there by rename after fsync); a `.slot` record exists only while its bytes in data are durable and nobody
+ * is overwriting them; every path is derived from a validated key or upload id and checked to stay inside
+ * its root. tmp/ is on the same filesystem as the rest (it is inside dataDir), so renames are atomic.
  *
  * ETags are opaque, as S3 documents them (an S3 ETag is an MD5 only for some objects: not with SSE-KMS, not
  * for multipart uploads): 32 hex digits, random for every stored version, or the MD5 the client sent as
@@ -52,6 +80,13 @@ export const MIN_PART_BYTES = 5 * 1024 * 1024;
 const PART_FILE = /^([1-9][0-9]{0,4})\.part$/;
 /** Parts of the earlier layout: the bare number, with the ETag in a `<n>.etag` sidecar. */
 const LEGACY_PART_FILE = /^([1-9][0-9]{0,4})$/;
+/** Records of parts written in place: `<partNumber>.slot` → `<etag>.<offset>.<size>`. */
+const SLOT_RECORD = /^([1-9][0-9]{0,4})\.slot$/;
+const SLOT_TARGET = /^([0-9a-f]{32})\.(0|[1-9][0-9]{0,15})\.(0|[1-9][0-9]{0,15})$/;
+/** How long a part waits for an earlier request of the same part (a retry racing its original) to end. */
+const PART_LEASE_WAIT_MS = 5_000;
+/** How long a completion waits for parts still being written. */
+const COMPLETE_WAIT_MS = 10_000;
 /**
  * A part file ends with `airlock-part-etag <32 hex>\n`: the ETag travels with the bytes, fsynced and renamed
  * into place with them, so a part costs one file (and one fsync) instead of two.
@@ -79,7 +114,9 @@ export type LocalStorageErrorCode =
   /** Parts are not listed in strictly ascending order. */
   | "InvalidPartOrder"
   /** The key cannot name a path (server bug: keys are server-made). */
-  | "InvalidKey";
+  | "InvalidKey"
+  /** Another request is writing the same part, or the upload is being completed: retry later. */
+  | "OperationAborted";
 
 export class LocalStorageError extends Error {
   constructor(
@@ -119,16 +156,19 @@ export interface LocalUploadedPart extends UploadedPart {
   lastModified: Date;
 }
 
-/** Where a listed part's bytes are: a `.part` file (bytes + trailer), or the earlier layout's bare file. */
-interface StoredPart extends LocalUploadedPart {
-  path: string;
-  legacy: boolean;
-}
+/**
+ * Where a listed part's bytes are: at `offset` of the upload's data file, or in a `.part` file (bytes +
+ * trailer), or in the earlier layout's bare file.
+ */
+type StoredPart = LocalUploadedPart & ({ kind: "slot"; offset: number } | { kind: "file"; path: string; legacy: boolean });
+type FilePart = Extract<StoredPart, { kind: "file" }>;
 
 export interface MultipartMeta {
   key: string;
   contentType: string;
   createdAt: string;
+  /** The largest part the upload takes; present when parts are written in place (see the file header). */
+  partBytes?: number;
 }
 
 export class LocalStorageDriver implements StorageDriver {
@@ -139,6 +179,7 @@ export class LocalStorageDriver implements StorageDriver {
   private readonly objectsDir: string;
   private readonly multipartDir: string;
   private readonly tmpDir: string;
+  private readonly leases: Leases;
   private tmpDirReady = false;
 
   constructor(options: LocalStorageOptions) {
@@ -148,6 +189,7 @@ export class LocalStorageDriver implements StorageDriver {
     this.objectsDir = join(this.dataDir, "objects");
     this.multipartDir = join(this.dataDir, "multipart");
     this.tmpDir = join(this.dataDir, "tmp");
+    this.leases = new Leases(join(this.dataDir, "leases"));
   }
 
   async sign(operation: SignedOperation, ttlSeconds: number): Promise<SignedRequest> {
@@ -269,8 +311,8 @@ export class LocalStorageDriver implements StorageDriver {
   }
 
   async listParts(key: string, uploadId: string): Promise<LocalUploadedPart[]> {
-    const dir = await this.requireUpload(key, uploadId);
-    return (await this.storedParts(dir, uploadId)).map(({ partNumber, etag, size, lastModified }) => ({
+    const { dir, meta } = await this.requireUpload(key, uploadId);
+    return (await this.storedParts(dir, uploadId, meta.partBytes !== undefined)).map(({ partNumber, etag, size, lastModified }) => ({
       partNumber,
       etag,
       size,
@@ -366,9 +408,15 @@ export class LocalStorageDriver implements StorageDriver {
     }
   }
 
-  /** Starts a multipart upload of `key`; returns its id (32 random hex digits). */
-  async createMultipart(key: string, contentType: string): Promise<string> {
+  /**
+   * Starts a multipart upload of `key`; returns its id (32 random hex digits). With `partBytes` (the largest
+   * part it takes) the parts are written in place (see the file header); without, each part is its own file.
+   */
+  async createMultipart(key: string, contentType: string, options: { partBytes?: number } = {}): Promise<string> {
     this.objectPath(key); // validates the key now, not at completion
+    const { partBytes } = options;
+    if (partBytes !== undefined && !(Number.isSafeInteger(partBytes) && partBytes > 0))
+      throw new RangeError("partBytes must be a positive integer");
     const uploadId = randomHex(16);
     const dir = join(this.multipartDir, uploadId);
     const changed = [this.multipartDir];
@@ -379,7 +427,9 @@ export class LocalStorageDriver implements StorageDriver {
       changed.push(...(await this.makeFolder(this.multipartDir))); // first use
       await mkdir(dir, { mode: 0o700 });
     }
-    const meta: MultipartMeta = { key, contentType, createdAt: new Date().toISOString() };
+    const meta: MultipartMeta = { key, contentType, createdAt: new Date().toISOString(), ...(partBytes !== undefined && { partBytes }) };
+    // Made before the meta, so an upload that has a meta and declares partBytes has its data file too.
+    if (partBytes !== undefined) await (await open(join(dir, "data"), "wx")).close();
     // Written in place, not renamed in: nobody can name the upload before we answer, and a meta torn by a
     // crash reads as no upload at all (readMeta).
     const handle = await open(join(dir, "meta"), "wx");
@@ -403,8 +453,11 @@ export class LocalStorageDriver implements StorageDriver {
     maxBytes: number,
     options: ReceiveOptions = {},
   ): Promise<ReceivedBody> {
-    const dir = await this.requireUpload(key, uploadId);
+    const { dir, meta } = await this.requireUpload(key, uploadId);
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) throw new RangeError("part number outside 1..10000");
+    if (meta.partBytes !== undefined) {
+      return this.uploadPartInPlace(dir, uploadId, partNumber, meta.partBytes, body, maxBytes, options);
+    }
     const partPath = join(dir, `${partNumber}.part`);
     return this.receive(body, maxBytes, { ...options, trailer: true }, async (tmp) => {
       try {
@@ -418,28 +471,86 @@ export class LocalStorageDriver implements StorageDriver {
     });
   }
 
+  /** Streams one part into its place in the upload's data file; a re-upload of the same number replaces it. */
+  private async uploadPartInPlace(
+    dir: string,
+    uploadId: string,
+    partNumber: number,
+    partBytes: number,
+    body: Readable,
+    maxBytes: number,
+    options: ReceiveOptions,
+  ): Promise<ReceivedBody> {
+    if (options.contentMd5 !== undefined && !/^[0-9a-f]{32}$/.test(options.contentMd5)) {
+      throw new RangeError("contentMd5 must be 32 lowercase hex digits");
+    }
+    const lease = await this.leases.acquire(`${uploadId}.${partNumber}`, PART_LEASE_WAIT_MS);
+    if (!lease) throw busy(`part ${partNumber} of this upload is being uploaded by another request`);
+    try {
+      // Our lease is visible before we look for the completion's: see local-leases.ts for why that suffices.
+      if (await this.leases.isHeld(`${uploadId}.complete`)) throw busy("this upload is being completed");
+      const fd = await openFd(join(dir, "data"), "r+").catch((error: unknown) => {
+        throw isMissing(error) ? noSuchUpload(uploadId) : error;
+      });
+      const record = join(dir, `${partNumber}.slot`);
+      // A re-sent part: its record goes first, durably, so no crash can leave it naming bytes being replaced.
+      if (await unlink(record).then(() => true, ignoreMissing)) await fsyncPath(dir);
+      const offset = (partNumber - 1) * partBytes;
+      const etag = options.contentMd5 ?? randomHex(16);
+      // Never past the part's own slot, whatever the URL allows: that is the next part's place.
+      const meter = new MeteredBody(Math.min(maxBytes, partBytes), options.contentMd5, undefined);
+      const file = createWriteStream("", { fd, start: offset, flush: true, highWaterMark: 1024 * 1024 });
+      try {
+        await pipeline(body, meter, file);
+      } catch (error) {
+        if (!file.closed) await once(file, "close").catch(() => {});
+        throw error;
+      }
+      await symlink(`${etag}.${offset}.${meter.size}`, record).catch((error: unknown) => {
+        throw isMissing(error) ? noSuchUpload(uploadId) : error; // aborted while the bytes streamed in
+      });
+      await fsyncPath(dir);
+      return { etag, size: meter.size };
+    } finally {
+      await lease.release();
+    }
+  }
+
   /**
-   * Concatenates the listed parts into the object: exactly the part versions whose ETags the client
-   * holds, even if a part is replaced meanwhile (parts are replaced by rename, never written in place, and
-   * each part's ETag is read again from the very file its bytes are copied from). Returns S3's multipart
-   * ETag format: MD5 of the concatenated binary part ETags, then `-<count>` (S3's own value when every part
-   * came with Content-MD5).
+   * Makes the object of the listed parts: exactly the part versions whose ETags the client holds (for
+   * uploads whose parts are files: even if a part is replaced meanwhile, since parts are replaced by rename
+   * and each part's ETag is read again from the very file its bytes are copied from; for in-place uploads:
+   * no part can be written while a completion runs). Returns S3's multipart ETag format: MD5 of the
+   * concatenated binary part ETags, then `-<count>` (S3's own value when every part came with Content-MD5).
    */
   async completeMultipart(
     key: string,
     uploadId: string,
     parts: ReadonlyArray<{ partNumber: number; etag: string }>,
   ): Promise<{ etag: string; size: number }> {
-    const dir = await this.requireUpload(key, uploadId);
-    const target = this.objectPath(key);
+    const { dir, meta } = await this.requireUpload(key, uploadId);
     if (parts.length === 0) throw new LocalStorageError("InvalidPart", "at least one part is required");
     for (let i = 1; i < parts.length; i++) {
       if (parts[i]!.partNumber <= parts[i - 1]!.partNumber)
         throw new LocalStorageError("InvalidPartOrder", "parts must be listed in ascending order");
     }
-    const stored = new Map((await this.storedParts(dir, uploadId)).map((p) => [p.partNumber, p]));
-    const chosen: Array<{ part: StoredPart; etag: string }> = [];
-    for (const [index, wanted] of parts.entries()) {
+    const size =
+      meta.partBytes === undefined
+        ? await this.completeFromPartFiles(key, uploadId, dir, parts)
+        : await this.completeInPlace(key, uploadId, dir, parts);
+    const partEtags = Buffer.concat(parts.map(({ etag }) => Buffer.from(normalizeEtag(etag), "hex")));
+    return { etag: `${createHash("md5").update(partEtags).digest("hex")}-${parts.length}`, size };
+  }
+
+  /** The stored parts the client listed, checked as S3 checks them (each exists with that ETag; all but the last ≥ 5 MiB). */
+  private async chooseParts(
+    dir: string,
+    uploadId: string,
+    inPlace: boolean,
+    parts: ReadonlyArray<{ partNumber: number; etag: string }>,
+  ): Promise<Array<{ part: StoredPart; etag: string }>> {
+    const stored = new Map((await this.storedParts(dir, uploadId, inPlace)).map((p) => [p.partNumber, p]));
+    return parts.map((wanted, index) => {
       const part = stored.get(wanted.partNumber);
       const etag = normalizeEtag(wanted.etag);
       if (!part || part.etag !== etag) {
@@ -451,56 +562,143 @@ export class LocalStorageDriver implements StorageDriver {
           `part ${wanted.partNumber} is ${part.size} bytes; all but the last must be at least 5 MiB`,
         );
       }
-      chosen.push({ part, etag });
-    }
+      return { part, etag };
+    });
+  }
 
-    // The object's folder is made while the parts are copied.
+  /**
+   * In place: under the upload's completion lease, once no part is being written. When the listed parts lie
+   * end to end from offset 0 (every part but the last filled its slot: what the API's clients send), the
+   * data file is the object once cut after the last one; otherwise their bytes are copied into a new file.
+   */
+  private async completeInPlace(
+    key: string,
+    uploadId: string,
+    dir: string,
+    parts: ReadonlyArray<{ partNumber: number; etag: string }>,
+  ): Promise<number> {
+    const lease = await this.leases.acquire(`${uploadId}.complete`, 0);
+    if (!lease) throw busy("this upload is already being completed");
+    try {
+      if (!(await this.leases.waitUntilFree(`${uploadId}.`, `${uploadId}.complete`, COMPLETE_WAIT_MS))) {
+        throw busy("a part of this upload is still being uploaded");
+      }
+      const chosen = await this.chooseParts(dir, uploadId, true, parts);
+      const slots = chosen.map(({ part }) => part as Extract<StoredPart, { kind: "slot" }>);
+      const size = slots.reduce((sum, part) => sum + part.size, 0);
+      const inPlace = slots.every((part, i) => part.offset === (i === 0 ? 0 : slots[i - 1]!.offset + slots[i - 1]!.size));
+      const data = join(dir, "data");
+      return await this.placeObject(key, uploadId, async (tmp) => {
+        if (!inPlace) {
+          const source = await open(data, "r");
+          try {
+            await this.writeTemp(tmp, async (out) => {
+              let position = 0;
+              for (const part of slots) position += await copyRange(source, part.offset, part.size, out, position);
+            });
+          } finally {
+            await source.close();
+          }
+          return tmp;
+        }
+        // Parts left out are discarded, as on S3: their records go first (durably), then their bytes.
+        const listed = new Set(parts.map((p) => p.partNumber));
+        let dropped = false;
+        for (const name of await readdir(dir)) {
+          const match = SLOT_RECORD.exec(name);
+          if (match && !listed.has(Number(match[1]))) dropped = (await unlink(join(dir, name)).then(() => true, ignoreMissing)) || dropped;
+        }
+        if (dropped) await fsyncPath(dir);
+        const handle = await open(data, "r+");
+        try {
+          await handle.truncate(size);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        return data;
+      }).then(() => size);
+    } finally {
+      await lease.release();
+    }
+  }
+
+  /** Part files: the first copied by the kernel (copy_file_range), the rest through two reused buffers. */
+  private async completeFromPartFiles(
+    key: string,
+    uploadId: string,
+    dir: string,
+    parts: ReadonlyArray<{ partNumber: number; etag: string }>,
+  ): Promise<number> {
+    const chosen = (await this.chooseParts(dir, uploadId, false, parts)) as Array<{
+      part: FilePart;
+      etag: string;
+    }>;
+    let size = 0;
+    await this.placeObject(key, uploadId, async (tmp) => {
+      const [first, ...rest] = chosen as [(typeof chosen)[number], ...typeof chosen];
+      let out: FileHandle | undefined;
+      try {
+        if (first.part.legacy) {
+          out = await this.inTemp(() => open(tmp, "wx"));
+          size += await copyPart(first.part, first.etag, out, 0);
+        } else {
+          // Its trailer, read back from the copy, proves which version was copied; then it is cut off.
+          await this.inTemp(() => copyFile(first.part.path, tmp, constants.COPYFILE_EXCL));
+          out = await open(tmp, "r+");
+          const { size: copied } = await out.stat();
+          if ((await readTrailer(out, copied)) !== first.etag) throw partChanged(first.part.partNumber);
+          size = copied - PART_TRAILER_BYTES;
+          await out.truncate(size);
+        }
+        for (const { part, etag } of rest) size += await copyPart(part, etag, out, size);
+        await out.sync();
+      } finally {
+        await out?.close().catch(() => {});
+      }
+      return tmp;
+    });
+    return size;
+  }
+
+  /**
+   * Runs `build` (given a temp path it may use; it returns the path of the finished, fsynced object), then
+   * renames that into place, and removes the upload. The object's folder is made meanwhile; on failure the
+   * temp file and any folder made for the object are removed.
+   */
+  private async placeObject(key: string, uploadId: string, build: (tmp: string) => Promise<string>): Promise<void> {
+    const target = this.objectPath(key);
     const folder = settled(this.makeFolder(dirname(target)));
     const tmp = this.tempPath();
-    let out: FileHandle | undefined;
-    let size = 0;
     try {
-      const [first, ...rest] = chosen as [(typeof chosen)[number], ...typeof chosen];
-      if (first.part.legacy) {
-        out = await this.inTemp(() => open(tmp, "wx"));
-        size += await copyPart(first.part, first.etag, out, 0);
-      } else {
-        // The first part by fs.copyFile: copy_file_range, in the kernel (no bytes through this process). Its
-        // trailer, read back from the copy, proves which version was copied; then it is cut off.
-        await this.inTemp(() => copyFile(first.part.path, tmp, constants.COPYFILE_EXCL));
-        out = await open(tmp, "r+");
-        const { size: copied } = await out.stat();
-        if ((await readTrailer(out, copied)) !== first.etag) throw partChanged(first.part.partNumber);
-        size = copied - PART_TRAILER_BYTES;
-        await out.truncate(size);
-      }
-      for (const { part, etag } of rest) size += await copyPart(part, etag, out, size);
-      await out.sync();
-      await out.close();
+      const source = await build(tmp);
+      // Re-check: an abort during the build must win over a completion that would resurrect the object.
+      await this.requireUpload(key, uploadId);
+      await this.placeFile(source, target, { folder });
     } catch (error) {
-      await out?.close().catch(() => {});
       await unlink(tmp).catch(() => {});
       if ((await folder.catch(() => [])).length > 0) await this.pruneEmptyDirs(dirname(target), this.objectsDir);
       if (isMissing(error)) throw noSuchUpload(uploadId); // aborted meanwhile
       throw error;
     }
+    await rm(join(this.multipartDir, uploadId), { recursive: true, force: true });
+  }
+
+  /** Creates `path` in tmp/, lets `write` fill it, fsyncs and closes it. */
+  private async writeTemp(path: string, write: (out: FileHandle) => Promise<void>): Promise<void> {
+    const out = await this.inTemp(() => open(path, "wx"));
     try {
-      // Re-check: an abort during the copy must win over a completion that would resurrect the object.
-      await this.requireUpload(key, uploadId);
-      await this.placeFile(tmp, target, { folder });
-    } catch (error) {
-      await unlink(tmp).catch(() => {});
-      if ((await folder.catch(() => [])).length > 0) await this.pruneEmptyDirs(dirname(target), this.objectsDir);
-      throw error;
+      await write(out);
+      await out.sync();
+    } finally {
+      await out.close();
     }
-    await rm(dir, { recursive: true, force: true });
-    const partEtags = Buffer.concat(chosen.map(({ etag }) => Buffer.from(etag, "hex")));
-    return { etag: `${createHash("md5").update(partEtags).digest("hex")}-${parts.length}`, size };
   }
 
   /**
-   * Removes temp files older than `olderThanMs`: only a crash leaves any (every failed request deletes its
-   * own), so calling this at start-up or from the cleanup job is enough. Returns how many were removed.
+   * Removes temp files older than `olderThanMs`, and stale leases: only a crash leaves any (every failed
+   * request deletes its own), so calling this at start-up or from the cleanup job is enough. Returns how
+   * many were removed.
    */
   async sweepTemp(olderThanMs = 24 * 3600 * 1000): Promise<number> {
     const names = await readdir(this.tmpDir).catch((error: unknown) => {
@@ -517,7 +715,7 @@ export class LocalStorageDriver implements StorageDriver {
         removed++;
       }
     }
-    return removed;
+    return removed + (await this.leases.sweep());
   }
 
   // ---- internals -----------------------------------------------------------------------------------------
@@ -545,11 +743,11 @@ export class LocalStorageDriver implements StorageDriver {
     }
   }
 
-  /** The upload's directory, after checking it exists and belongs to `key`. */
-  private async requireUpload(key: string, uploadId: string): Promise<string> {
+  /** The upload's directory and meta, after checking it exists and belongs to `key`. */
+  private async requireUpload(key: string, uploadId: string): Promise<{ dir: string; meta: MultipartMeta }> {
     const meta = await this.readMeta(uploadId);
     if (!meta || meta.key !== key) throw noSuchUpload(uploadId);
-    return join(this.multipartDir, uploadId);
+    return { dir: join(this.multipartDir, uploadId), meta };
   }
 
   private async readMeta(uploadId: string): Promise<MultipartMeta | null> {
@@ -564,18 +762,23 @@ export class LocalStorageDriver implements StorageDriver {
     }
   }
 
-  /** The upload's parts, by part number; a `.part` file wins over an earlier layout's part of the same number. */
-  private async storedParts(dir: string, uploadId: string): Promise<StoredPart[]> {
+  /**
+   * The upload's parts, by part number: its `.slot` records when written in place; otherwise its part files,
+   * where a `.part` file wins over an earlier layout's part of the same number.
+   */
+  private async storedParts(dir: string, uploadId: string, inPlace: boolean): Promise<StoredPart[]> {
     const names = await readdir(dir).catch((error: unknown) => {
       if (isMissing(error)) throw noSuchUpload(uploadId);
       throw error;
     });
     const current = new Set(names.filter((name) => PART_FILE.test(name)));
-    const wanted = names.filter((name) => PART_FILE.test(name) || (LEGACY_PART_FILE.test(name) && !current.has(`${name}.part`)));
+    const wanted = inPlace
+      ? names.filter((name) => SLOT_RECORD.test(name))
+      : names.filter((name) => PART_FILE.test(name) || (LEGACY_PART_FILE.test(name) && !current.has(`${name}.part`)));
     const parts: StoredPart[] = [];
-    // A few at a time: an upload has up to 10,000 parts, each read costs an open file.
+    // A few at a time: an upload has up to 10,000 parts, each read costs a system call or an open file.
     await mapLimit(wanted, 16, async (name) => {
-      const part = await readPart(join(dir, name), PART_FILE.test(name));
+      const part = inPlace ? await readSlot(join(dir, name)) : await readPart(join(dir, name), PART_FILE.test(name));
       if (part) parts.push(part);
     });
     return parts.sort((a, b) => a.partNumber - b.partNumber);
@@ -791,6 +994,16 @@ export function normalizeEtag(etag: string): string {
     .toLowerCase();
 }
 
+function busy(message: string): LocalStorageError {
+  return new LocalStorageError("OperationAborted", `${message}; try again shortly`);
+}
+
+/** For `.then(…, ignoreMissing)`: false when the path was not there, any other error rethrown. */
+function ignoreMissing(error: unknown): false {
+  if (isMissing(error)) return false;
+  throw error;
+}
+
 function noSuchUpload(uploadId: string): LocalStorageError {
   return new LocalStorageError("NoSuchUpload", `no such upload: ${uploadId}`);
 }
@@ -818,12 +1031,12 @@ async function fsyncPath(path: string): Promise<void> {
 }
 
 /** A part as listed: its ETag from the trailer (or the earlier layout's sidecar), its size without the trailer. */
-async function readPart(path: string, withTrailer: boolean): Promise<StoredPart | null> {
+async function readPart(path: string, withTrailer: boolean): Promise<FilePart | null> {
   const partNumber = Number.parseInt(basename(path), 10);
   try {
     if (!withTrailer) {
       const [etag, info] = await Promise.all([readFile(`${path}.etag`, "utf8"), stat(path)]);
-      return { partNumber, etag: etag.trim(), size: info.size, lastModified: info.mtime, path, legacy: true };
+      return { kind: "file", partNumber, etag: etag.trim(), size: info.size, lastModified: info.mtime, path, legacy: true };
     }
     const handle = await open(path, "r");
     try {
@@ -831,12 +1044,33 @@ async function readPart(path: string, withTrailer: boolean): Promise<StoredPart 
       const etag = await readTrailer(handle, info.size);
       // Only a damaged disk makes a part file without its trailer (it is renamed in whole, after fsync).
       if (etag === null) return null;
-      return { partNumber, etag, size: info.size - PART_TRAILER_BYTES, lastModified: info.mtime, path, legacy: false };
+      return { kind: "file", partNumber, etag, size: info.size - PART_TRAILER_BYTES, lastModified: info.mtime, path, legacy: false };
     } finally {
       await handle.close();
     }
   } catch (error) {
     if (isMissing(error)) return null; // removed meanwhile (replaced, aborted, completed)
+    throw error;
+  }
+}
+
+/** A part written in place, as its `.slot` record names it; null when the record is gone or not ours. */
+async function readSlot(path: string): Promise<StoredPart | null> {
+  try {
+    const [target, info] = await Promise.all([readlink(path), lstat(path)]);
+    const match = SLOT_TARGET.exec(target);
+    if (!match) return null;
+    const [, etag, offset, size] = match as unknown as [string, string, string, string];
+    return {
+      kind: "slot",
+      partNumber: Number.parseInt(basename(path), 10),
+      etag,
+      offset: Number(offset),
+      size: Number(size),
+      lastModified: info.mtime,
+    };
+  } catch (error) {
+    if (isMissing(error) || (error as NodeJS.ErrnoException).code === "EINVAL") return null;
     throw error;
   }
 }
@@ -850,11 +1084,10 @@ async function readTrailer(handle: FileHandle, fileSize: number): Promise<string
 }
 
 /**
- * Appends one part's bytes to `out` at `position`; returns how many. The part is opened first and its ETag
- * read from that open file, which is one version for good: the bytes copied are the ones the ETag names.
- * Two reused buffers, so the next read overlaps the current write (both run on libuv's pool).
+ * Appends one part file's bytes to `out` at `position`; returns how many. The part is opened first and its
+ * ETag read from that open file, which is one version for good: the bytes copied are the ones the ETag names.
  */
-async function copyPart(part: StoredPart, etag: string, out: FileHandle, position: number): Promise<number> {
+async function copyPart(part: FilePart, etag: string, out: FileHandle, position: number): Promise<number> {
   const source = await open(part.path, "r");
   try {
     const { size: fileSize } = await source.stat();
@@ -865,33 +1098,43 @@ async function copyPart(part: StoredPart, etag: string, out: FileHandle, positio
       if ((await readTrailer(source, fileSize)) !== etag) throw partChanged(part.partNumber);
       length -= PART_TRAILER_BYTES;
     }
-    const buffers = [
-      copyBuffers.pop() ?? Buffer.allocUnsafeSlow(COPY_BUFFER_BYTES),
-      copyBuffers.pop() ?? Buffer.allocUnsafeSlow(COPY_BUFFER_BYTES),
-    ] as const;
-    // Each pending read or write is awaited, or settled unobserved when the loop fails (then both buffers
-    // are dropped, not pooled: a read may still be filling one).
-    let done = 0;
-    let turn = 0;
-    let writing: Promise<void> = Promise.resolve();
-    let reading = length > 0 ? settled(readFully(source, buffers[0], Math.min(length, COPY_BUFFER_BYTES), 0)) : undefined;
-    while (reading) {
-      const buffer = buffers[turn % 2]!;
-      const n = await reading;
-      await writing; // the other buffer is free again
-      const at = done;
-      done += n;
-      reading =
-        done < length ? settled(readFully(source, buffers[(turn + 1) % 2]!, Math.min(length - done, COPY_BUFFER_BYTES), done)) : undefined;
-      writing = settled(writeFully(out, buffer, n, position + at));
-      turn++;
-    }
-    await writing;
-    if (copyBuffers.length < 8) copyBuffers.push(...buffers);
-    return length;
+    return await copyRange(source, 0, length, out, position);
   } finally {
     await source.close();
   }
+}
+
+/**
+ * Copies `length` bytes of `source` from `from` to `out` at `position`; returns how many. Two reused
+ * buffers, so the next read overlaps the current write (both run on libuv's pool).
+ */
+async function copyRange(source: FileHandle, from: number, length: number, out: FileHandle, position: number): Promise<number> {
+  const buffers = [
+    copyBuffers.pop() ?? Buffer.allocUnsafeSlow(COPY_BUFFER_BYTES),
+    copyBuffers.pop() ?? Buffer.allocUnsafeSlow(COPY_BUFFER_BYTES),
+  ] as const;
+  // Each pending read or write is awaited, or settled unobserved when the loop fails (then both buffers
+  // are dropped, not pooled: a read may still be filling one).
+  let done = 0;
+  let turn = 0;
+  let writing: Promise<void> = Promise.resolve();
+  let reading = length > 0 ? settled(readFully(source, buffers[0], Math.min(length, COPY_BUFFER_BYTES), from)) : undefined;
+  while (reading) {
+    const buffer = buffers[turn % 2]!;
+    const n = await reading;
+    await writing; // the other buffer is free again
+    const at = done;
+    done += n;
+    reading =
+      done < length
+        ? settled(readFully(source, buffers[(turn + 1) % 2]!, Math.min(length - done, COPY_BUFFER_BYTES), from + done))
+        : undefined;
+    writing = settled(writeFully(out, buffer, n, position + at));
+    turn++;
+  }
+  await writing;
+  if (copyBuffers.length < 8) copyBuffers.push(...buffers);
+  return length;
 }
 
 async function readFully(handle: FileHandle, buffer: Buffer, length: number, position: number): Promise<number> {
