@@ -11,6 +11,9 @@
  * --storage local (default):
  *   raw node:http PUT    a bare node:http server (its own process): PUT → createWriteStream(flush: true) →
  *                        200, i.e. the bytes are fsynced before the answer, the policy of the local driver.
+ *   raw PUT + rename into a new folder, folders fsynced   the same server, plus the rest of the driver's
+ *                        durability policy (the fsynced file renamed into a new folder, which and whose
+ *                        parent are fsynced): what any server with that policy pays, framework aside.
  *   local signed PUT     the real API (apps/api/src/main.ts in its own process, temp database, own Redis
  *                        prefix, UV_THREADPOOL_SIZE=16 as `npm start`): one signed PUT to /storage. The
  *                        driver fsyncs the temp file, renames it into place and fsyncs the parent folder.
@@ -42,7 +45,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { createWriteStream, existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { Agent, createServer, type IncomingHttpHeaders, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -92,13 +95,17 @@ async function serve(kind: string, port: number, dir: string): Promise<void> {
         res.writeHead(req.url === "/" ? 200 : 405).end();
         return;
       }
-      const name = (req.url ?? "/x").slice(1).replace(/[^A-Za-z0-9._-]/g, "_");
+      const path = req.url ?? "/x";
+      const placed = path.startsWith("/placed/");
+      const name = path.slice(placed ? "/placed/".length : 1).replace(/[^A-Za-z0-9._-]/g, "_");
       // flush: fsync before close, and pipeline settles after close — durable before the 200, as the driver.
-      const file = createWriteStream(join(dir, name), { flags: "w", flush: true, highWaterMark: MiB });
-      pipeline(req, file).then(
-        () => res.writeHead(200).end(),
-        (error: unknown) => res.writeHead(500).end(String(error)),
-      );
+      const file = createWriteStream(join(dir, placed ? `${name}.tmp` : name), { flags: "w", flush: true, highWaterMark: MiB });
+      pipeline(req, file)
+        .then(() => (placed ? placeLikeTheDriver(dir, name) : undefined))
+        .then(
+          () => res.writeHead(200).end(),
+          (error: unknown) => res.writeHead(500).end(String(error)),
+        );
     });
     server.requestTimeout = 0;
     server.listen(port, "127.0.0.1");
@@ -116,6 +123,23 @@ async function serve(kind: string, port: number, dir: string): Promise<void> {
     throw new Error(`unknown --serve ${kind}`);
   }
   process.on("SIGTERM", () => process.exit(0));
+}
+
+/**
+ * The driver's durability policy without the driver: the fsynced file is renamed into a folder of its own
+ * (new, like an asset's), then that folder and its parent are fsynced. `PUT /placed/<name>` on the raw server.
+ */
+async function placeLikeTheDriver(dir: string, name: string): Promise<void> {
+  const folder = join(dir, "placed", name);
+  await mkdir(folder, { recursive: true });
+  await rename(join(dir, `${name}.tmp`), join(folder, "payload"));
+  await Promise.all(
+    [folder, join(dir, "placed")].map(async (path) => {
+      const handle = await open(path, "r");
+      await handle.sync();
+      await handle.close();
+    }),
+  );
 }
 
 // ---- the client -------------------------------------------------------------------------------------------
@@ -272,7 +296,7 @@ async function main(): Promise<void> {
   try {
     const targets = values.storage === "s3" ? await s3Targets(cleanups) : await localTargets(work, cleanups);
     const baseline = targets[0]?.name as string;
-    const also = values.storage === "s3" ? [targets[2]?.name as string] : [targets[3]?.name as string];
+    const also = [(values.storage === "s3" ? targets[2] : targets.find((t) => t.name.startsWith("tus")))?.name as string];
 
     // Warm-up (not timed): every target stores one file of each size exactly.
     for (const size of sizes) {
@@ -443,6 +467,17 @@ async function localTargets(work: string, cleanups: Array<() => Promise<void>>):
         return name;
       },
       readBack: (name) => readFile(join(rawDir, name)),
+      clear: () => emptyDir(rawDir),
+      pid: raw.child.pid,
+    },
+    {
+      name: "raw PUT + rename into a new folder, folders fsynced",
+      upload: async (body) => {
+        const name = randomUUID();
+        ok(await send("PUT", `${raw.url}/placed/${name}`, { "content-type": contentType }, body), "raw placed PUT");
+        return name;
+      },
+      readBack: (name) => readFile(join(rawDir, "placed", name, "payload")),
       clear: () => emptyDir(rawDir),
       pid: raw.child.pid,
     },

@@ -18,7 +18,8 @@ const POLL_MS = 20;
  * as long as its holder, and a crash ends the holder.
  *
  * A lease is stale when its holder is a process of this host that no longer runs, or when nobody touched it
- * for STALE_MS; a stale lease is removed by whoever meets it. (Two processes that meet the same stale lease
+ * for STALE_MS (so a holder stopped or starved for a minute loses it, and a lease whose pid was reused, say
+ * by a restarted container, frees itself within a minute); a stale lease is removed by whoever meets it. (Two processes that meet the same stale lease
  * at the same instant could both take it: one removes it, makes its own, and the other's removal, decided
  * a moment before, removes that one. Stale leases exist only after a crash; that window is microseconds.)
  */

@@ -489,12 +489,12 @@ export class LocalStorageDriver implements StorageDriver {
     try {
       // Our lease is visible before we look for the completion's: see local-leases.ts for why that suffices.
       if (await this.leases.isHeld(`${uploadId}.complete`)) throw busy("this upload is being completed");
-      const fd = await openFd(join(dir, "data"), "r+").catch((error: unknown) => {
-        throw isMissing(error) ? noSuchUpload(uploadId) : error;
-      });
       const record = join(dir, `${partNumber}.slot`);
       // A re-sent part: its record goes first, durably, so no crash can leave it naming bytes being replaced.
       if (await unlink(record).then(() => true, ignoreMissing)) await fsyncPath(dir);
+      const fd = await openFd(join(dir, "data"), "r+").catch((error: unknown) => {
+        throw isMissing(error) ? noSuchUpload(uploadId) : error;
+      });
       const offset = (partNumber - 1) * partBytes;
       const etag = options.contentMd5 ?? randomHex(16);
       // Never past the part's own slot, whatever the URL allows: that is the next part's place.
