@@ -1,33 +1,21 @@
 import { createHash, randomBytes } from "node:crypto";
-import { lutimes, mkdir, mkdtemp, readdir, rm, stat, symlink } from "node:fs/promises";
-import { hostname, tmpdir } from "node:os";
+import { lutimes, mkdir, readdir, stat, symlink } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LocalStorageDriver, MIN_PART_BYTES } from "./local.ts";
+import { describe, expect, it } from "vitest";
+import { type LocalStorageDriver, MIN_PART_BYTES } from "./local.ts";
+import { readAll, useTempDriver } from "./local-test-fixture.ts";
 
 /** Multipart uploads that declare their part size: parts written in place, completion without a copy. */
 
-const secret = "x".repeat(40);
 const key = "uploads/u/a/big.bin";
 const PART = MIN_PART_BYTES + 1024;
 let dataDir: string;
 let driver: LocalStorageDriver;
-
-beforeEach(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), "airlock-in-place-"));
-  driver = new LocalStorageDriver({ dataDir, publicUrl: "http://localhost:3000", secret });
+useTempDriver((fresh) => {
+  ({ dataDir, driver } = fresh);
 });
-
-afterEach(async () => {
-  await rm(dataDir, { recursive: true, force: true });
-});
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 function put(uploadId: string, partNumber: number, body: Buffer | Readable, maxBytes = PART) {
   return driver.uploadPartStream(key, uploadId, partNumber, Buffer.isBuffer(body) ? Readable.from([body]) : body, maxBytes);

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { lstat, lutimes, mkdir, readdir, readlink, symlink, unlink } from "node:fs/promises";
+import { lstat, lutimes, readdir, readlink, symlink, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { LazyFolder } from "./lazy-folder.ts";
 
 /** A holder touches its lease this often, so others can tell it from one a dead holder left. */
 const REFRESH_MS = 10_000;
@@ -25,9 +26,11 @@ const POLL_MS = 20;
  */
 export class Leases {
   private readonly holderPrefix = `${hostname()}:${process.pid}:`;
-  private ready = false;
+  private readonly folder: LazyFolder;
 
-  constructor(private readonly dir: string) {}
+  constructor(private readonly dir: string) {
+    this.folder = new LazyFolder(dir);
+  }
 
   /**
    * Takes `name`, waiting up to `waitMs` for a live holder to let go; null when it still holds it then.
@@ -39,7 +42,7 @@ export class Leases {
     const deadline = Date.now() + waitMs;
     for (;;) {
       try {
-        await this.inDir(() => symlink(target, path));
+        await this.folder.run(() => symlink(target, path));
         return new Lease(path, target);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
@@ -105,20 +108,6 @@ export class Leases {
 
   private async names(): Promise<string[]> {
     return readdir(this.dir).catch((error: unknown) => ((error as NodeJS.ErrnoException).code === "ENOENT" ? [] : Promise.reject(error)));
-  }
-
-  private async inDir<T>(make: () => Promise<T>): Promise<T> {
-    if (!this.ready) {
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      this.ready = true;
-    }
-    try {
-      return await make();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      await mkdir(this.dir, { recursive: true, mode: 0o700 }); // removed under us
-      return make();
-    }
   }
 }
 

@@ -1,30 +1,17 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LocalStorageDriver, LocalStorageError, MIN_PART_BYTES, normalizeEtag } from "./local.ts";
+import { beforeEach, describe, expect, it } from "vitest";
+import { type LocalStorageDriver, LocalStorageError, MIN_PART_BYTES, normalizeEtag } from "./local.ts";
 import { verifyLocalRequest } from "./local-signing.ts";
+import { readAll, TEST_SECRET, useTempDriver } from "./local-test-fixture.ts";
 
-const secret = "x".repeat(40);
 let dataDir: string;
 let driver: LocalStorageDriver;
-
-beforeEach(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), "airlock-local-"));
-  driver = new LocalStorageDriver({ dataDir, publicUrl: "http://localhost:3000/", secret });
+useTempDriver((fresh) => {
+  ({ dataDir, driver } = fresh);
 });
-
-afterEach(async () => {
-  await rm(dataDir, { recursive: true, force: true });
-});
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 describe("LocalStorageDriver", () => {
   it("writes, heads, reads, reads ranges and deletes objects", async () => {
@@ -339,7 +326,7 @@ describe("LocalStorageDriver", () => {
     expect(signed.headers).toEqual({ "content-type": "text/plain" });
     expect(signed.url.startsWith("http://localhost:3000/storage/uploads/u/a/f.txt?")).toBe(true);
     expect(signed.expiresAt.getTime() % 1000).toBe(0);
-    expect(verifyLocalRequest({ secret, method: "PUT", url: signed.url }).ok).toBe(true);
+    expect(verifyLocalRequest({ secret: TEST_SECRET, method: "PUT", url: signed.url }).ok).toBe(true);
     await expect(driver.sign({ op: "getObject", key: "quarantine/u/a/f", filename: "f", contentType: "text/plain" }, 60)).rejects.toThrow();
     await expect(driver.sign({ op: "listParts", key: "uploads/u/a/f", uploadId: "0".repeat(32) }, 8 * 86_400)).rejects.toThrow();
   });

@@ -30,6 +30,7 @@ import {
   type StorageDriver,
   type UploadedPart,
 } from "./driver.ts";
+import { LazyFolder } from "./lazy-folder.ts";
 import { Leases } from "./local-leases.ts";
 import {
   encodeKeyPath,
@@ -179,8 +180,9 @@ export class LocalStorageDriver implements StorageDriver {
   private readonly objectsDir: string;
   private readonly multipartDir: string;
   private readonly tmpDir: string;
+  /** tmp/, made on first use. */
+  private readonly temp: LazyFolder;
   private readonly leases: Leases;
-  private tmpDirReady = false;
 
   constructor(options: LocalStorageOptions) {
     this.dataDir = resolve(options.dataDir);
@@ -189,6 +191,7 @@ export class LocalStorageDriver implements StorageDriver {
     this.objectsDir = join(this.dataDir, "objects");
     this.multipartDir = join(this.dataDir, "multipart");
     this.tmpDir = join(this.dataDir, "tmp");
+    this.temp = new LazyFolder(this.tmpDir);
     this.leases = new Leases(join(this.dataDir, "leases"));
   }
 
@@ -380,8 +383,8 @@ export class LocalStorageDriver implements StorageDriver {
   }
 
   async health(): Promise<void> {
-    for (const dir of [this.objectsDir, this.multipartDir, this.tmpDir]) await mkdir(dir, { recursive: true, mode: 0o700 });
-    this.tmpDirReady = true;
+    for (const dir of [this.objectsDir, this.multipartDir]) await mkdir(dir, { recursive: true, mode: 0o700 });
+    await this.temp.make();
     const probe = join(this.tmpDir, `health-${randomHex(8)}`);
     const handle = await open(probe, "wx");
     try {
@@ -640,11 +643,11 @@ export class LocalStorageDriver implements StorageDriver {
       let out: FileHandle | undefined;
       try {
         if (first.part.legacy) {
-          out = await this.inTemp(() => open(tmp, "wx"));
+          out = await this.temp.run(() => open(tmp, "wx"));
           size += await copyPart(first.part, first.etag, out, 0);
         } else {
           // Its trailer, read back from the copy, proves which version was copied; then it is cut off.
-          await this.inTemp(() => copyFile(first.part.path, tmp, constants.COPYFILE_EXCL));
+          await this.temp.run(() => copyFile(first.part.path, tmp, constants.COPYFILE_EXCL));
           out = await open(tmp, "r+");
           const { size: copied } = await out.stat();
           if ((await readTrailer(out, copied)) !== first.etag) throw partChanged(first.part.partNumber);
@@ -686,7 +689,7 @@ export class LocalStorageDriver implements StorageDriver {
 
   /** Creates `path` in tmp/, lets `write` fill it, fsyncs and closes it. */
   private async writeTemp(path: string, write: (out: FileHandle) => Promise<void>): Promise<void> {
-    const out = await this.inTemp(() => open(path, "wx"));
+    const out = await this.temp.run(() => open(path, "wx"));
     try {
       await write(out);
       await out.sync();
@@ -801,7 +804,7 @@ export class LocalStorageDriver implements StorageDriver {
     }
     const etag = options.contentMd5 ?? randomHex(16);
     const tmp = this.tempPath();
-    const fd = await this.inTemp(() => openFd(tmp, "wx"));
+    const fd = await this.temp.run(() => openFd(tmp, "wx"));
     const meter = new MeteredBody(maxBytes, options.contentMd5, options.trailer ? Buffer.from(`airlock-part-etag ${etag}\n`) : undefined);
     // `flush` fsyncs before the stream closes (it owns the descriptor), and pipeline settles only after that
     // close: the bytes are durable before anyone is told they are stored. (A FileHandle stream with autoClose
@@ -881,25 +884,6 @@ export class LocalStorageDriver implements StorageDriver {
 
   private tempPath(): string {
     return join(this.tmpDir, `${Date.now()}-${randomHex(8)}`);
-  }
-
-  /**
-   * Runs `create`, which makes a file in tmp/. tmp/ is made on first use only, not before every upload; if
-   * `create` fails with ENOENT, tmp/ may have been removed since: it is made again (a no-op when it exists)
-   * and `create` runs once more, whose error (say, a missing source) is then final.
-   */
-  private async inTemp<T>(create: () => Promise<T>): Promise<T> {
-    if (!this.tmpDirReady) {
-      await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
-      this.tmpDirReady = true;
-    }
-    try {
-      return await create();
-    } catch (error) {
-      if (!isMissing(error)) throw error;
-      await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
-      return create();
-    }
   }
 }
 
