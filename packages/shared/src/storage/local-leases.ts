@@ -1,31 +1,39 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
 import { lstat, lutimes, readdir, readlink, symlink, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LazyFolder } from "./lazy-folder.ts";
 
-/** A holder touches its lease this often, so others can tell it from one a dead holder left. */
+/** A holder touches its lease this often, so holders this process cannot check can tell it is alive. */
 const REFRESH_MS = 10_000;
-/** A lease nobody touched for this long is stale (its holder died, maybe on another host sharing the disk). */
+/** A lease of a holder we cannot check (another pid namespace or machine) that nobody touched for this long is stale. */
 const STALE_MS = 60_000;
 const POLL_MS = 20;
+/** Suffix of the lease that guards the removal of a stale lease. */
+const TAKEOVER = ".takeover";
 
 /**
- * Exclusion across processes (and hosts sharing the data dir) for the local driver's in-place multipart
- * uploads. A lease is a symlink `leases/<name>` whose target names its holder (`<host>:<pid>:<token>`):
- * symlink(2) fails when the name exists, so taking a lease is one atomic test-and-set, and the holder is
- * written in the same step (no file that exists but is still empty). Nothing is fsynced: a lease lives only
- * as long as its holder, and a crash ends the holder.
+ * Exclusion across processes for the local driver's in-place multipart uploads. A lease is a symlink
+ * `leases/<name>` whose target names its holder (`<space>:<pid>:<start>:<token>`): symlink(2) fails when the
+ * name exists, so taking a lease is one atomic test-and-set, and the holder is written in the same step (no
+ * file that exists but is still empty). Nothing is fsynced: a lease lives only as long as its holder.
  *
- * A lease is stale when its holder is a process of this host that no longer runs, or when nobody touched it
- * for STALE_MS (so a holder stopped or starved for a minute loses it, and a lease whose pid was reused, say
- * by a restarted container, frees itself within a minute); a stale lease is removed by whoever meets it. (Two processes that meet the same stale lease
- * at the same instant could both take it: one removes it, makes its own, and the other's removal, decided
- * a moment before, removes that one. Stale leases exist only after a crash; that window is microseconds.)
+ * `space` identifies the pid namespace (host name, boot id, namespace inode): for a holder in ours, a lease is
+ * stale exactly when that process no longer runs (or the pid now belongs to a process started at another
+ * time), however long it was stopped or starved. A holder in another space (another container sharing the
+ * volume) is judged by its refresh: stale after STALE_MS untouched. That is where a holder stopped for a
+ * minute could lose its lease; the completion treats a part lease it had to remove as a writer that may
+ * still write, and then copies the parts instead of renaming the file that writer holds open (local.ts).
+ * The local driver is for one machine: over NFS, cached directory reads and clocks of several machines make
+ * none of this reliable (use S3 for several API hosts).
+ *
+ * Removing a stale lease is guarded by a lease of its own (`<name>.takeover`), and the lease is read again
+ * under it: two processes that meet the same stale lease cannot remove each other's fresh one.
  */
 export class Leases {
-  private readonly holderPrefix = `${hostname()}:${process.pid}:`;
+  private readonly holderPrefix = holderOf(process.pid);
   private readonly folder: LazyFolder;
 
   constructor(private readonly dir: string) {
@@ -47,7 +55,7 @@ export class Leases {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       }
-      if (await this.removeIfStale(name)) continue;
+      if (await this.removeIfStale(name)) continue; // gone now: take it at once
       if (Date.now() >= deadline) return null;
       await sleep(POLL_MS);
     }
@@ -59,17 +67,21 @@ export class Leases {
   }
 
   /**
-   * Waits up to `waitMs` until no live lease is named `prefix…` (except `except`); false when some still
-   * are then.
+   * Waits up to `waitMs` until no live lease is named `prefix…` (except `except`). Returns whether that
+   * happened, and whether a stale one had to be removed on the way (its holder may still be running).
    */
-  async waitUntilFree(prefix: string, except: string, waitMs: number): Promise<boolean> {
+  async waitUntilFree(prefix: string, except: string, waitMs: number): Promise<{ free: boolean; removedStale: boolean }> {
     const deadline = Date.now() + waitMs;
+    let removedStale = false;
     for (;;) {
-      const names = (await this.names()).filter((name) => name.startsWith(prefix) && name !== except);
+      const names = (await this.names()).filter((name) => name.startsWith(prefix) && name !== except && !name.endsWith(TAKEOVER));
       let live = 0;
-      for (const name of names) if (!(await this.removeIfStale(name))) live++;
-      if (live === 0) return true;
-      if (Date.now() >= deadline) return false;
+      for (const name of names) {
+        if (await this.removeIfStale(name)) removedStale = true;
+        else if ((await this.target(name)) !== null) live++;
+      }
+      if (live === 0) return { free: true, removedStale };
+      if (Date.now() >= deadline) return { free: false, removedStale };
       await sleep(POLL_MS);
     }
   }
@@ -81,19 +93,37 @@ export class Leases {
     return removed;
   }
 
+  /** True when `name` was stale and is gone now. */
   private async removeIfStale(name: string): Promise<boolean> {
-    const path = join(this.dir, name);
-    const target = await this.target(name);
-    if (target === null) return false;
-    const [host, pid] = target.split(":");
-    let stale = host === hostname() && !isRunning(Number(pid));
-    if (!stale) {
-      const info = await lstat(path).catch(() => null);
-      stale = info !== null && Date.now() - info.mtimeMs > STALE_MS;
+    const seen = await this.target(name);
+    if (seen === null || !(await this.isStale(name, seen))) return false;
+    if (name.endsWith(TAKEOVER)) return this.unlinkIf(name, seen); // a crash mid-takeover: nothing guards these
+    const guard = await this.acquire(`${name}${TAKEOVER}`, 0);
+    if (!guard) return false; // someone else is removing it
+    try {
+      return await this.unlinkIf(name, seen);
+    } finally {
+      await guard.release();
     }
-    if (!stale) return false;
-    await unlink(path).catch(() => {});
-    return true;
+  }
+
+  /** Unlinks `name` if it still names `target`; true when it is gone. */
+  private async unlinkIf(name: string, target: string): Promise<boolean> {
+    if ((await this.target(name)) !== target) return false;
+    try {
+      await unlink(join(this.dir, name));
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return true;
+      throw error;
+    }
+  }
+
+  private async isStale(name: string, target: string): Promise<boolean> {
+    const [space, pid, start] = target.split(":");
+    if (space === SPACE) return !isRunning(Number(pid), Number(start));
+    const info = await lstat(join(this.dir, name)).catch(() => null);
+    return info !== null && Date.now() - info.mtimeMs > STALE_MS;
   }
 
   private async target(name: string): Promise<string | null> {
@@ -112,32 +142,83 @@ export class Leases {
 }
 
 export class Lease {
+  /** Called once a refresh finds the lease taken away (see `Leases`): its holder should stop writing. */
+  onLost?: () => void;
   private readonly refresh: NodeJS.Timeout;
+  private lost = false;
 
   constructor(
     private readonly path: string,
     private readonly target: string,
   ) {
     this.refresh = setInterval(() => {
-      const now = new Date();
-      lutimes(this.path, now, now).catch(() => {});
+      void this.stillHeld().then((held) => {
+        if (!held) return this.onLost?.();
+        const now = new Date();
+        return lutimes(this.path, now, now).catch(() => {});
+      });
     }, REFRESH_MS);
     this.refresh.unref();
+  }
+
+  /** Whether the lease is still ours (it is not, once someone removed it as stale). */
+  async stillHeld(): Promise<boolean> {
+    if (!this.lost) this.lost = (await readlink(this.path).catch(() => null)) !== this.target;
+    return !this.lost;
   }
 
   /** Lets go, unless someone already removed it as stale and took it (then it is theirs). */
   async release(): Promise<void> {
     clearInterval(this.refresh);
-    if ((await readlink(this.path).catch(() => null)) === this.target) await unlink(this.path).catch(() => {});
+    if (await this.stillHeld()) await unlink(this.path).catch(() => {});
   }
 }
 
-function isRunning(pid: number): boolean {
+/** How a lease names a holder process of this pid namespace (tests make leases of other processes with it). */
+export function holderOf(pid: number): string {
+  return `${SPACE}:${pid}:${startTimeOf(pid) ?? 0}:`;
+}
+
+/** This pid namespace: processes in it can be checked with kill(pid, 0). */
+const SPACE = createHash("sha256")
+  .update([hostname(), readOr("/proc/sys/kernel/random/boot_id", ""), inodeOr("/proc/self/ns/pid")].join("|"))
+  .digest("hex")
+  .slice(0, 16);
+
+/** Whether `pid` runs and, where /proc tells, is the process that started at `start` (not a reuse of its pid). */
+function isRunning(pid: number, start: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"; // alive, someone else's
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false; // EPERM: alive, someone else's
+  }
+  const now = startTimeOf(pid);
+  return now === null || start === 0 || now === start;
+}
+
+/** The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), or null without /proc. */
+function startTimeOf(pid: number): number | null {
+  const stat = readOr(`/proc/${pid}/stat`, null);
+  if (stat === null) return null;
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const value = Number(fields[19]);
+  return Number.isSafeInteger(value) ? value : null;
+}
+
+function readOr<T>(path: string, fallback: T): string | T {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    return fallback;
+  }
+}
+
+function inodeOr(path: string): string {
+  try {
+    return String(statSync(path).ino);
+  } catch {
+    return "";
   }
 }

@@ -194,7 +194,7 @@ describe("local /storage handler", () => {
     await expectS3Error(await send(await sign({ op: "completeMultipart", key, uploadId }), completeXml(parts)), 404, "NoSuchUpload");
   }, 30_000);
 
-  it("multipart as the API signs it (with the part size): assembled in place; a part during completion is 409 OperationAborted", async () => {
+  it("multipart as the API signs it (with the part size): assembled in place; a part during completion is 503 SlowDown (retried by clients)", async () => {
     const key = newKey("big.bin");
     const partBytes = MIN_PART_BYTES + 4096;
     const source = randomBytes(2 * partBytes + 777);
@@ -205,12 +205,10 @@ describe("local /storage handler", () => {
 
     // Another process is completing this upload: a part now is refused, retryably.
     await mkdir(join(dataDir, "leases"), { recursive: true });
-    await symlink("other-host:1:x", join(dataDir, "leases", `${uploadId}.complete`));
-    await expectS3Error(
-      await send(await sign({ op: "uploadPart", key, uploadId, partNumber: 3, maxBytes: partBytes }), chunks[2]!),
-      409,
-      "OperationAborted",
-    );
+    await symlink("other-space:1:0:x", join(dataDir, "leases", `${uploadId}.complete`));
+    const refused = await send(await sign({ op: "uploadPart", key, uploadId, partNumber: 3, maxBytes: partBytes }), chunks[2]!);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    await expectS3Error(refused, 503, "SlowDown");
     await rm(join(dataDir, "leases", `${uploadId}.complete`));
 
     const parts = etags.map((etag, i) => ({ partNumber: i + 1, etag }));

@@ -169,7 +169,12 @@ export function createLocalStorageHandler(driver: LocalStorageDriver, options: L
     if (error instanceof LocalStorageError) {
       const [status, message] = LOCAL_ERROR_ANSWER[error.code];
       log?.info({ op: operation.op, storageKey: operation.key, code: error.code }, "storage request failed");
-      return s3Error(status, error.code === "InvalidKey" ? "InvalidArgument" : error.code, message);
+      return s3Error(
+        status,
+        error.code === "InvalidKey" ? "InvalidArgument" : error.code,
+        message,
+        error.code === "SlowDown" ? { "retry-after": "1" } : {},
+      );
     }
     // A body that stopped early (client aborted, connection dropped) is the client's problem, not a 500:
     // only errors from the system (they carry a syscall: ENOSPC, EIO, ...) are ours.
@@ -200,7 +205,7 @@ const LOCAL_ERROR_ANSWER: Record<LocalStorageErrorCode, [number, string]> = {
   InvalidPartOrder: [400, "The list of parts was not in ascending order. The parts list must be specified in order by part number."],
   BadDigest: [400, "The Content-MD5 you specified did not match what we received."],
   InvalidKey: [400, "Invalid key."],
-  OperationAborted: [409, "A conflicting conditional operation is currently in progress against this resource. Please try again."],
+  SlowDown: [503, "Please reduce your request rate."],
 };
 
 /** Verification failures, answered as S3 answers a bad presigned URL. */

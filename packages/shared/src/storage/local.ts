@@ -116,8 +116,11 @@ export type LocalStorageErrorCode =
   | "InvalidPartOrder"
   /** The key cannot name a path (server bug: keys are server-made). */
   | "InvalidKey"
-  /** Another request is writing the same part, or the upload is being completed: retry later. */
-  | "OperationAborted";
+  /**
+   * Another request is writing the same part, or the upload is being completed: retry shortly. S3's code
+   * for "slow down", answered 503 like S3 does, which is what clients (Uppy included) retry by themselves.
+   */
+  | "SlowDown";
 
 export class LocalStorageError extends Error {
   constructor(
@@ -494,7 +497,11 @@ export class LocalStorageDriver implements StorageDriver {
       if (await this.leases.isHeld(`${uploadId}.complete`)) throw busy("this upload is being completed");
       const record = join(dir, `${partNumber}.slot`);
       // A re-sent part: its record goes first, durably, so no crash can leave it naming bytes being replaced.
-      if (await unlink(record).then(() => true, ignoreMissing)) await fsyncPath(dir);
+      if (await unlink(record).then(() => true, ignoreMissing)) {
+        await fsyncPath(dir).catch((error: unknown) => {
+          throw isMissing(error) ? noSuchUpload(uploadId) : error;
+        });
+      }
       const fd = await openFd(join(dir, "data"), "r+").catch((error: unknown) => {
         throw isMissing(error) ? noSuchUpload(uploadId) : error;
       });
@@ -503,16 +510,21 @@ export class LocalStorageDriver implements StorageDriver {
       // Never past the part's own slot, whatever the URL allows: that is the next part's place.
       const meter = new MeteredBody(Math.min(maxBytes, partBytes), options.contentMd5, undefined);
       const file = createWriteStream("", { fd, start: offset, flush: true, highWaterMark: 1024 * 1024 });
+      lease.onLost = () => file.destroy(busy(`part ${partNumber} was taken over by another request`));
       try {
         await pipeline(body, meter, file);
       } catch (error) {
         if (!file.closed) await once(file, "close").catch(() => {});
         throw error;
       }
-      await symlink(`${etag}.${offset}.${meter.size}`, record).catch((error: unknown) => {
+      // Removed as stale (another request now owns the slot): these bytes are not the part any more.
+      if (!(await lease.stillHeld())) throw busy(`part ${partNumber} was taken over by another request`);
+      try {
+        await symlink(`${etag}.${offset}.${meter.size}`, record);
+        await fsyncPath(dir);
+      } catch (error) {
         throw isMissing(error) ? noSuchUpload(uploadId) : error; // aborted while the bytes streamed in
-      });
-      await fsyncPath(dir);
+      }
       return { etag, size: meter.size };
     } finally {
       await lease.release();
@@ -546,15 +558,13 @@ export class LocalStorageDriver implements StorageDriver {
   }
 
   /** The stored parts the client listed, checked as S3 checks them (each exists with that ETag; all but the last ≥ 5 MiB). */
-  private async chooseParts(
-    dir: string,
-    uploadId: string,
-    inPlace: boolean,
+  private chooseParts(
+    stored: readonly StoredPart[],
     parts: ReadonlyArray<{ partNumber: number; etag: string }>,
-  ): Promise<Array<{ part: StoredPart; etag: string }>> {
-    const stored = new Map((await this.storedParts(dir, uploadId, inPlace)).map((p) => [p.partNumber, p]));
+  ): Array<{ part: StoredPart; etag: string }> {
+    const byNumber = new Map(stored.map((p) => [p.partNumber, p]));
     return parts.map((wanted, index) => {
-      const part = stored.get(wanted.partNumber);
+      const part = byNumber.get(wanted.partNumber);
       const etag = normalizeEtag(wanted.etag);
       if (!part || part.etag !== etag) {
         throw new LocalStorageError("InvalidPart", `part ${wanted.partNumber} is missing or its ETag does not match`);
@@ -583,13 +593,19 @@ export class LocalStorageDriver implements StorageDriver {
     const lease = await this.leases.acquire(`${uploadId}.complete`, 0);
     if (!lease) throw busy("this upload is already being completed");
     try {
-      if (!(await this.leases.waitUntilFree(`${uploadId}.`, `${uploadId}.complete`, COMPLETE_WAIT_MS))) {
-        throw busy("a part of this upload is still being uploaded");
-      }
-      const chosen = await this.chooseParts(dir, uploadId, true, parts);
+      const writers = await this.leases.waitUntilFree(`${uploadId}.`, `${uploadId}.complete`, COMPLETE_WAIT_MS);
+      if (!writers.free) throw busy("a part of this upload is still being uploaded");
+      const stored = await this.storedParts(dir, uploadId, true);
+      const chosen = this.chooseParts(stored, parts);
       const slots = chosen.map(({ part }) => part as Extract<StoredPart, { kind: "slot" }>);
       const size = slots.reduce((sum, part) => sum + part.size, 0);
-      const inPlace = slots.every((part, i) => part.offset === (i === 0 ? 0 : slots[i - 1]!.offset + slots[i - 1]!.size));
+      // The data file becomes the object only when nothing else is in it and nobody can write into it any
+      // more: the listed parts lie end to end from 0, no unlisted part is stored (S3 keeps those if the
+      // completion fails), and no part lease had to be removed as stale (its holder may still be running).
+      const inPlace =
+        !writers.removedStale &&
+        stored.length === slots.length &&
+        slots.every((part, i) => part.offset === (i === 0 ? 0 : slots[i - 1]!.offset + slots[i - 1]!.size));
       const data = join(dir, "data");
       return await this.placeObject(key, uploadId, async (tmp) => {
         if (!inPlace) {
@@ -604,14 +620,6 @@ export class LocalStorageDriver implements StorageDriver {
           }
           return tmp;
         }
-        // Parts left out are discarded, as on S3: their records go first (durably), then their bytes.
-        const listed = new Set(parts.map((p) => p.partNumber));
-        let dropped = false;
-        for (const name of await readdir(dir)) {
-          const match = SLOT_RECORD.exec(name);
-          if (match && !listed.has(Number(match[1]))) dropped = (await unlink(join(dir, name)).then(() => true, ignoreMissing)) || dropped;
-        }
-        if (dropped) await fsyncPath(dir);
         const handle = await open(data, "r+");
         try {
           await handle.truncate(size);
@@ -633,7 +641,7 @@ export class LocalStorageDriver implements StorageDriver {
     dir: string,
     parts: ReadonlyArray<{ partNumber: number; etag: string }>,
   ): Promise<number> {
-    const chosen = (await this.chooseParts(dir, uploadId, false, parts)) as Array<{
+    const chosen = this.chooseParts(await this.storedParts(dir, uploadId, false), parts) as Array<{
       part: FilePart;
       etag: string;
     }>;
@@ -979,7 +987,7 @@ export function normalizeEtag(etag: string): string {
 }
 
 function busy(message: string): LocalStorageError {
-  return new LocalStorageError("OperationAborted", `${message}; try again shortly`);
+  return new LocalStorageError("SlowDown", `${message}; try again shortly`);
 }
 
 /** For `.then(…, ignoreMissing)`: false when the path was not there, any other error rethrown. */
