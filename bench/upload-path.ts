@@ -2,6 +2,7 @@
  * How fast do bytes get through the storage data path (goals: local driver ≥ 0.9× raw node:http with the same
  * fsync policy and ≥ 1.2× @tus/server; S3 driver ≥ 0.95× a plain @aws-sdk upload)?
  *   npx tsx bench/upload-path.ts [--storage local|s3] [--rounds 5] [--sizes 1,16,256] [--files 32,8,2] [--profile DIR]
+ *     [--only signed,tus]   (the baseline and the variants whose names contain one of the words)
  *
  * One client (this process, in-memory Buffers, node:http with keep-alive) drives every variant; every server
  * runs in its own process. Files of one size are sent one after another; a multipart file sends its parts
@@ -78,6 +79,7 @@ const { values } = parseArgs({
     port: { type: "string" },
     dir: { type: "string" },
     "compare-root": { type: "string" },
+    only: { type: "string" },
   },
 });
 
@@ -294,9 +296,13 @@ async function main(): Promise<void> {
   process.once("SIGINT", () => void cleanup().then(() => process.exit(130)));
   const startedAt = machine();
   try {
-    const targets = values.storage === "s3" ? await s3Targets(cleanups) : await localTargets(work, cleanups);
+    const all = values.storage === "s3" ? await s3Targets(cleanups) : await localTargets(work, cleanups);
+    // --only: the baseline (first) and the variants whose names contain one of the given words.
+    const only = values.only?.split(",").map((word) => word.trim());
+    const targets = only ? all.filter((t, i) => i === 0 || only.some((word) => t.name.includes(word))) : all;
     const baseline = targets[0]?.name as string;
-    const also = [(values.storage === "s3" ? targets[2] : targets.find((t) => t.name.startsWith("tus")))?.name as string];
+    const second = values.storage === "s3" ? targets[2] : targets.find((t) => t.name.startsWith("tus"));
+    const also = second ? [second.name] : [];
 
     // Warm-up (not timed): every target stores one file of each size exactly.
     for (const size of sizes) {
@@ -352,7 +358,7 @@ async function main(): Promise<void> {
     console.log(`\n## Upload data path, ${values.storage} — ${startedAt}; at the end: ${machine().split(", ").pop()}\n`);
     console.log(tables.join("\n\n"));
     console.log(
-      `\nReproduce: npx tsx bench/upload-path.ts --storage ${values.storage} --rounds ${rounds} --sizes ${values.sizes} --files ${values.files}`,
+      `\nReproduce: npx tsx bench/upload-path.ts --storage ${values.storage} --rounds ${rounds} --sizes ${values.sizes} --files ${values.files}${values.only ? ` --only "${values.only}"` : ""}`,
     );
   } finally {
     await cleanup();
