@@ -21,6 +21,8 @@ describe("[API][REST] /api/admin", () => {
   let userKey: string;
   let uploaderId: string;
   const range = "from=2023-12-31&to=2024-01-01";
+  /** The asset confirmed and quarantined in the fixture. */
+  const quarantinedId = randomUUID();
 
   const call = async (path: string, init: RequestInit & { key?: string | null } = {}) => {
     const key = init.key === undefined ? adminKey : init.key;
@@ -42,7 +44,7 @@ describe("[API][REST] /api/admin", () => {
     uploaderId = user.id;
     const deps = { db: server.db, redis, env: server.env };
     // One upload confirmed and quarantined across midnight, one failed upload.
-    const [a, b] = [randomUUID(), randomUUID()];
+    const [a, b] = [quarantinedId, randomUUID()];
     for (const id of [a, b]) {
       await server.db.asset.create({
         data: {
@@ -83,6 +85,7 @@ describe("[API][REST] /api/admin", () => {
     ["GET", `/uploads/failures?${range}`],
     ["GET", `/uploads/top-users?${range}`],
     ["POST", "/uploads/cleanup"],
+    ["GET", `/assets/${quarantinedId}/history`],
   ];
 
   it("401 without a valid key and 403 for a non-admin, as JSON errors", async () => {
@@ -204,12 +207,24 @@ describe("[API][REST] /api/admin", () => {
     }
   });
 
+  it("GET /assets/{assetId}/history: the asset's events oldest first; unknown 404, malformed 400", async () => {
+    const { status, body } = await call(`/assets/${quarantinedId}/history`);
+    expect(status).toBe(200);
+    expect(body.events.map((e: { type: string }) => e.type)).toEqual(["INITIATED", "CONFIRMED", "SCANNED", "QUARANTINED"]);
+    expect(body.events[3]).toMatchObject({ reason: "Win.Test.EICAR_HDB-1", size: 4096, at: "2024-01-01T00:00:00.021Z" });
+    expect(body.securityEvents).toEqual([]);
+    expect(await call(`/assets/${randomUUID()}/history`)).toMatchObject({ status: 404, body: { error: { code: "NOT_FOUND" } } });
+    expect(await call("/assets/not-a-uuid/history")).toMatchObject({ status: 400, body: { error: { code: "BAD_REQUEST" } } });
+    expect((await call(`/assets/${quarantinedId}/history?from=2024-01-01`)).body.error.message).toMatch(/unknown query parameter "from"/);
+  });
+
   it("serves an OpenAPI document describing every route", async () => {
     const res = await call("/openapi.json", { key: null });
     expect(res.status).toBe(200);
     expect(res.body.openapi).toBe("3.1.0");
     for (const [method, path] of routes) {
-      expect(res.body.paths[path.split("?")[0] as string]?.[method.toLowerCase()], `${method} ${path}`).toBeDefined();
+      const template = (path.split("?")[0] as string).replace(quarantinedId, "{assetId}");
+      expect(res.body.paths[template]?.[method.toLowerCase()], `${method} ${path}`).toBeDefined();
     }
     expect(res.body).toEqual(JSON.parse(JSON.stringify(openApiDocument)));
   });

@@ -87,6 +87,15 @@ export function createAdminRest(deps: AppDeps) {
     }),
   );
 
+  /** What happened to one asset: its upload events and the security events about it, oldest first. */
+  api.get(
+    "/assets/:assetId/history",
+    withCaller(async (caller, c) => {
+      rangeQuery(c.req.queries(), [], { range: false });
+      return c.json(await caller.admin.assets.history({ assetId: c.req.param("assetId") ?? "" }));
+    }),
+  );
+
   /**
    * Cleanup through the same procedures as `admin.cleanup.*`: a dry run (the default) is answered at
    * once with the preview; `{"dryRun": false}` queues a real run for the worker and answers 202 with the

@@ -291,6 +291,61 @@ export const openApiDocument = {
         },
       },
     },
+    "/assets/{assetId}/history": {
+      get: {
+        summary: "History of one asset",
+        description:
+          "Its upload events (one per type: initiated, confirmed, scanned, quarantined, failed, deleted) and the security events " +
+          "logged about it, each oldest first (up to 100). Works for deleted assets while their row exists.",
+        parameters: [{ name: "assetId", in: "path", required: true, schema: { type: "string", format: "uuid" } }],
+        responses: {
+          "200": {
+            description: "The history.",
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  properties: {
+                    events: {
+                      type: "array",
+                      items: {
+                        type: "object",
+                        properties: {
+                          id: { type: "string" },
+                          type: { enum: ["INITIATED", "CONFIRMED", "SCANNED", "QUARANTINED", "FAILED", "DELETED"] },
+                          at: { type: "string", format: "date-time" },
+                          mime: { type: ["string", "null"] },
+                          size: nullableNumber,
+                          durationMs: nullableNumber,
+                          engine: { type: ["string", "null"] },
+                          reason: { type: ["string", "null"] },
+                        },
+                      },
+                    },
+                    securityEvents: {
+                      type: "array",
+                      items: {
+                        type: "object",
+                        properties: {
+                          id: { type: "string" },
+                          type: { type: "string" },
+                          severity: { type: "string" },
+                          userId: { type: ["string", "null"] },
+                          details: {},
+                          at: { type: "string", format: "date-time" },
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+          ...errors,
+          "404": errorResponse("No asset with this id."),
+        },
+      },
+    },
     "/uploads/cleanup": {
       post: {
         summary: "Clean up abandoned, failed and quarantined uploads",
