@@ -1,7 +1,7 @@
 import { runCleanup } from "@airlock/shared/cleanup";
 import { publishEvent } from "@airlock/shared/events";
 import type { Registration } from "../registry.ts";
-import { announce } from "../services/announce.ts";
+import { announceCleanupRun } from "../services/pending-announcements.ts";
 import { requestAlertEvaluation } from "./alerts.ts";
 
 /** `upload-cleanup`: the hourly schedule and on-demand runs from the admin API. */
@@ -14,6 +14,7 @@ export const cleanupRegistration: Registration<"upload-cleanup"> = {
       trigger: job.data.trigger,
       categories: job.data.categories,
       olderThanHours: job.data.olderThanHours,
+      announce: true,
       ages: {
         abandonedHours: env.CLEANUP_ABANDONED_HOURS,
         failedHours: env.CLEANUP_FAILED_HOURS,
@@ -32,14 +33,13 @@ export const cleanupRegistration: Registration<"upload-cleanup"> = {
       errors: report.errors.length,
       at: new Date().toISOString(),
     });
-    const summary = {
+    await announceCleanupRun(ctx, {
       runId: report.runId,
       dryRun: report.dryRun,
       bytesFreed: report.bytesFreed,
       errors: report.errors.length,
       counts: report.counts,
-    };
-    await announce(ctx, "cleanup.completed", report.runId, { payload: summary });
+    });
     if (report.errors.length) await requestAlertEvaluation(ctx, "cleanup_failures");
     const log = report.errors.length ? ctx.log.warn.bind(ctx.log) : ctx.log.info.bind(ctx.log);
     log(

@@ -3,6 +3,7 @@ import { enqueueDelivery } from "@airlock/shared/webhooks";
 import type { WorkerContext } from "../context.ts";
 import type { Registration } from "../registry.ts";
 import { runFollowUps } from "../services/follow-ups.ts";
+import { announceLeftOvers } from "../services/pending-announcements.ts";
 
 const BATCH = 500;
 
@@ -11,7 +12,8 @@ const BATCH = 500;
  * was down when they were confirmed, or a worker died past BullMQ's stalled-job limit — so no file
  * ever stays unscanned. Queuing is idempotent (jobId = assetId), so an asset whose job is merely
  * waiting is left alone. Scans that ended without their follow-ups (a worker killed right after the
- * verdict) get them, and webhook deliveries whose next attempt is long overdue get the same care.
+ * verdict) get them, and webhook deliveries whose next attempt is long overdue get the same care, as do
+ * cleanup runs and disabled webhook endpoints whose announcement never went out.
  */
 export const reconcileRegistration: Registration<"upload-reconcile"> = {
   concurrency: () => 1,
@@ -43,7 +45,10 @@ export const reconcileRegistration: Registration<"upload-reconcile"> = {
     if (followUps > 0) ctx.log.warn({ assets: followUps }, "finished the follow-ups of scans whose worker stopped after the verdict");
     const deliveries = await requeueOverdueDeliveries(ctx, cutoff);
     if (deliveries > 0) ctx.log.warn({ deliveries }, "re-queued overdue webhook deliveries");
-    return requeued + followUps + deliveries > 0 ? "success" : "skipped";
+    const announcements = await announceLeftOvers(ctx, cutoff);
+    if (announcements > 0)
+      ctx.log.warn({ announcements }, "announced cleanup runs and disabled webhooks a stopped worker left unannounced");
+    return requeued + followUps + deliveries + announcements > 0 ? "success" : "skipped";
   },
 };
 

@@ -1,6 +1,6 @@
 import { enqueueDelivery, postWebhook, signingSecrets } from "@airlock/shared/webhooks";
 import type { Registration } from "../registry.ts";
-import { announce } from "../services/announce.ts";
+import { announceWebhookDisabled } from "../services/pending-announcements.ts";
 
 /** Delay before attempt `n + 1` after attempt `n` failed: base · 2^(n-1). */
 export function retryDelayMs(base: number, attempt: number): number {
@@ -58,15 +58,14 @@ export const webhookRegistration: Registration<"webhook-delivery"> = {
 
     if (updated.failureCount >= env.WEBHOOK_DISABLE_AFTER_FAILURES) {
       // Guarded: only the attempt that flips `active` announces it.
+      const disabledAt = new Date();
       const disabled = await ctx.db.webhookEndpoint.updateMany({
         where: { id: endpoint.id, active: true },
-        data: { active: false, disabledAt: new Date() },
+        data: { active: false, disabledAt, announcePending: true },
       });
       if (disabled.count) {
         ctx.log.error({ endpointId: endpoint.id, failures: updated.failureCount }, "webhook endpoint disabled after consecutive failures");
-        await announce(ctx, "webhook.disabled", `${endpoint.id}-${Date.now()}`, {
-          payload: { endpointId: endpoint.id, url: endpoint.url, failures: updated.failureCount },
-        });
+        await announceWebhookDisabled(ctx, { id: endpoint.id, url: endpoint.url, failureCount: updated.failureCount, disabledAt });
         await ctx.db.webhookDelivery.update({ where: { id: delivery.id }, data: { status: "FAILED", nextAttemptAt: null } });
         return "success";
       }

@@ -7,7 +7,7 @@ import type { WorkerContext } from "../context.ts";
  * and webhooks (processors/notify.ts). `key` identifies the occurrence (the asset, run or alert id),
  * so a repeated announcement of the same outcome is queued once. Never throws: the state is already
  * in PostgreSQL; a lost announcement is logged, not a failed scan. Returns whether it was queued, for
- * callers that keep a pending mark until it was (services/follow-ups.ts).
+ * callers that keep a pending mark until it was (services/follow-ups.ts, services/pending-announcements.ts).
  */
 export async function announce(
   ctx: Pick<WorkerContext, "queues" | "log">,

@@ -35,6 +35,11 @@ export interface CleanupOptions {
   batchSize?: number;
   /** How many items a dry run lists as a sample. */
   sampleSize?: number;
+  /**
+   * The run will be announced (cleanup.completed): the write that finishes it also marks it
+   * `announcePending`, so a caller that stops before announcing leaves it for the reconciler.
+   */
+  announce?: boolean;
 }
 
 export interface CleanupDeps {
@@ -132,6 +137,7 @@ export async function runCleanup(deps: CleanupDeps, options: CleanupOptions): Pr
       bytesFreed: BigInt(report.bytesFreed),
       errors: report.errors as unknown as Prisma.InputJsonValue,
       finishedAt: new Date(),
+      announcePending: options.announce === true,
     },
   });
   return report;
