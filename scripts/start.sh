@@ -14,12 +14,21 @@ npm run -s db:migrate
 npm run -s airlock -- bootstrap
 
 pids=()
+watcher=""
 cleanup() {
   trap - INT TERM EXIT
+  [ -n "$watcher" ] && kill "$watcher" 2>/dev/null
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 trap cleanup INT TERM EXIT
+# npm 11 ends on SIGTERM without passing it on (its `sh -c` dies and this script is re-parented), so a
+# service manager or `timeout` stopping `npm start` would leave the API and worker running: when the
+# process that started us is gone, stop as if we had been told to. (`ps -p`, not `kill -0`: a parent of
+# another user answers EPERM to kill.)
+parent=$PPID
+(while ps -p "$parent" >/dev/null 2>&1; do sleep 1; done; kill -TERM $$ 2>/dev/null) &
+watcher=$!
 
 # API and worker run from the repository root, so relative paths (DATA_DIR, ADMIN_DIST_DIR) name the
 # same folders for both.
