@@ -466,13 +466,7 @@ export class LocalStorageDriver implements StorageDriver {
     }
     const partPath = join(dir, `${partNumber}.part`);
     return this.receive(body, maxBytes, { ...options, trailer: true }, async (tmp) => {
-      try {
-        await rename(tmp, partPath);
-      } catch (error) {
-        // The upload was aborted (or completed) while the bytes streamed in.
-        if (isMissing(error)) throw noSuchUpload(uploadId);
-        throw error;
-      }
+      await rename(tmp, partPath).catch(uploadGone(uploadId)); // aborted (or completed) while the bytes streamed in
       await fsyncPath(dir);
     });
   }
@@ -487,9 +481,7 @@ export class LocalStorageDriver implements StorageDriver {
     maxBytes: number,
     options: ReceiveOptions,
   ): Promise<ReceivedBody> {
-    if (options.contentMd5 !== undefined && !/^[0-9a-f]{32}$/.test(options.contentMd5)) {
-      throw new RangeError("contentMd5 must be 32 lowercase hex digits");
-    }
+    assertContentMd5(options);
     const lease = await this.leases.acquire(`${uploadId}.${partNumber}`, PART_LEASE_WAIT_MS);
     if (!lease) throw busy(`part ${partNumber} of this upload is being uploaded by another request`);
     try {
@@ -498,19 +490,16 @@ export class LocalStorageDriver implements StorageDriver {
       const record = join(dir, `${partNumber}.slot`);
       // A re-sent part: its record goes first, durably, so no crash can leave it naming bytes being replaced.
       if (await unlink(record).then(() => true, ignoreMissing)) {
-        await fsyncPath(dir).catch((error: unknown) => {
-          throw isMissing(error) ? noSuchUpload(uploadId) : error;
-        });
+        await fsyncPath(dir).catch(uploadGone(uploadId));
       }
-      const fd = await openFd(join(dir, "data"), "r+").catch((error: unknown) => {
-        throw isMissing(error) ? noSuchUpload(uploadId) : error;
-      });
+      const fd = await openFd(join(dir, "data"), "r+").catch(uploadGone(uploadId));
       const offset = (partNumber - 1) * partBytes;
       const etag = options.contentMd5 ?? randomHex(16);
       // Never past the part's own slot, whatever the URL allows: that is the next part's place.
       const meter = new MeteredBody(Math.min(maxBytes, partBytes), options.contentMd5, undefined);
       const file = createWriteStream("", { fd, start: offset, flush: true, highWaterMark: 1024 * 1024 });
-      lease.onLost = () => file.destroy(busy(`part ${partNumber} was taken over by another request`));
+      const takenOver = () => busy(`part ${partNumber} was taken over by another request`);
+      lease.onLost = () => file.destroy(takenOver());
       try {
         await pipeline(body, meter, file);
       } catch (error) {
@@ -518,13 +507,10 @@ export class LocalStorageDriver implements StorageDriver {
         throw error;
       }
       // Removed as stale (another request now owns the slot): these bytes are not the part any more.
-      if (!(await lease.stillHeld())) throw busy(`part ${partNumber} was taken over by another request`);
-      try {
-        await symlink(`${etag}.${offset}.${meter.size}`, record);
-        await fsyncPath(dir);
-      } catch (error) {
-        throw isMissing(error) ? noSuchUpload(uploadId) : error; // aborted while the bytes streamed in
-      }
+      if (!(await lease.stillHeld())) throw takenOver();
+      // Missing paths here mean the upload was aborted while the bytes streamed in.
+      await symlink(`${etag}.${offset}.${meter.size}`, record).catch(uploadGone(uploadId));
+      await fsyncPath(dir).catch(uploadGone(uploadId));
       return { etag, size: meter.size };
     } finally {
       await lease.release();
@@ -807,9 +793,7 @@ export class LocalStorageDriver implements StorageDriver {
     options: ReceiveOptions & { trailer?: boolean },
     commit: (tmp: string) => Promise<void>,
   ): Promise<ReceivedBody> {
-    if (options.contentMd5 !== undefined && !/^[0-9a-f]{32}$/.test(options.contentMd5)) {
-      throw new RangeError("contentMd5 must be 32 lowercase hex digits");
-    }
+    assertContentMd5(options);
     const etag = options.contentMd5 ?? randomHex(16);
     const tmp = this.tempPath();
     const fd = await this.temp.run(() => openFd(tmp, "wx"));
@@ -984,6 +968,19 @@ export function normalizeEtag(etag: string): string {
     .trim()
     .replace(/^(?:"|&quot;|&#34;)+|(?:"|&quot;|&#34;)+$/g, "")
     .toLowerCase();
+}
+
+function assertContentMd5(options: ReceiveOptions): void {
+  if (options.contentMd5 !== undefined && !/^[0-9a-f]{32}$/.test(options.contentMd5)) {
+    throw new RangeError("contentMd5 must be 32 lowercase hex digits");
+  }
+}
+
+/** For `.catch`: a path of the upload gone under us means it was aborted (or completed) meanwhile. */
+function uploadGone(uploadId: string): (error: unknown) => never {
+  return (error) => {
+    throw isMissing(error) ? noSuchUpload(uploadId) : error;
+  };
 }
 
 function busy(message: string): LocalStorageError {
